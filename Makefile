@@ -1,0 +1,32 @@
+# The two commands of the README: `make demo` and `make test`. Each creates .venv if missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint typecheck test-sqlite test-postgres
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/earful demo
+
+test: lint typecheck test-sqlite test-postgres
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test-sqlite: $(STAMP)
+	$(BIN)/pytest
+
+# Runs the same suite on PostgreSQL when one answers; CI sets EARFUL_REQUIRE_SERVICES=1
+# so that a missing server fails the run instead of skipping it.
+test-postgres: $(STAMP)
+	$(BIN)/python scripts/run_on_postgres.py

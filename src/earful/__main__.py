@@ -1,0 +1,3 @@
+from earful.cli.main import main
+
+main()

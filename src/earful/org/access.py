@@ -1,0 +1,28 @@
+"""Fetching an organization for a user: 404 for missing and forbidden alike."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import QuerySet
+from django.http import Http404
+
+from earful.org.models import Membership, Organization
+
+
+def organizations_for(user: User | AnonymousUser) -> QuerySet[Organization]:
+    """The organizations the user is a member of, by name."""
+    if not user.is_authenticated:
+        return Organization.objects.none()
+    return Organization.objects.filter(membership__user=user).order_by("name")
+
+
+def access_organization(user: User | AnonymousUser, slug: str) -> Membership:
+    """The user's membership in the organization, or 404 if it is missing or not theirs."""
+    if not user.is_authenticated:
+        raise Http404("no such organization")
+    try:
+        return Membership.objects.select_related("organization").get(
+            organization__slug=slug, user=user
+        )
+    except Membership.DoesNotExist:
+        raise Http404("no such organization") from None

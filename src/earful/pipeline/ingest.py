@@ -1,0 +1,157 @@
+"""Ingest: the one entry point every connector and importer uses to bring messages in.
+
+Raw first: records are stored as delivered (unique per channel and external id) and
+committed before any processing, so a crash loses nothing and a re-run duplicates nothing.
+Processing then turns pending raw rows into messages, triaged and threaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from earful.channels.models import Channel, RawMessage
+from earful.channels.records import RawRecord, Rejection, parse_record
+from earful.conversations.models import Message
+from earful.conversations.threading import thread_messages
+from earful.customers.models import Identity
+from earful.customers.services import resolve_identities
+from earful.org.events import record_event
+from earful.pipeline.stages import triage_stage
+
+PROCESS_CHUNK = 500
+
+
+@dataclass
+class IngestReport:
+    """What one ingest call did: counts and the reasons records were refused."""
+
+    stored: int = 0
+    duplicates: int = 0
+    processed: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+
+    def add(self, other: IngestReport) -> None:
+        """Fold another report's counts into this one."""
+        self.stored += other.stored
+        self.duplicates += other.duplicates
+        self.processed += other.processed
+        self.rejections.extend(other.rejections)
+
+
+def ingest_batch(
+    channel: Channel, items: Iterable[tuple[int, dict[str, object] | Rejection]]
+) -> IngestReport:
+    """Validate, store raw, then process a batch of (record number, connector record) pairs."""
+    report = store_raw(channel, items)
+    report.processed = process_pending(channel)
+    return report
+
+
+def store_raw(
+    channel: Channel, items: Iterable[tuple[int, dict[str, object] | Rejection]]
+) -> IngestReport:
+    """Store valid records as raw messages; duplicates and bad records are counted, not stored."""
+    report = IngestReport()
+    records: dict[str, RawRecord] = {}
+    for number, item in items:
+        parsed = item if isinstance(item, Rejection) else parse_record(number, item)
+        if isinstance(parsed, Rejection):
+            report.rejections.append(parsed)
+        elif parsed.external_id in records:
+            report.duplicates += 1
+        else:
+            records[parsed.external_id] = parsed
+    if not records:
+        return report
+    with transaction.atomic():
+        seen = set(
+            RawMessage.objects.filter(channel=channel, external_id__in=list(records)).values_list(
+                "external_id", flat=True
+            )
+        )
+        fresh = [record for external_id, record in records.items() if external_id not in seen]
+        RawMessage.objects.bulk_create(
+            RawMessage(
+                organization_id=channel.organization_id,
+                channel=channel,
+                external_id=record.external_id,
+                payload=record.model_dump(mode="json"),
+            )
+            for record in fresh
+        )
+    report.duplicates += len(seen)
+    report.stored = len(fresh)
+    return report
+
+
+def process_pending(channel: Channel, *, limit: int | None = None) -> int:
+    """Turn the channel's unprocessed raw messages into triaged, threaded messages."""
+    processed = 0
+    while limit is None or processed < limit:
+        chunk = PROCESS_CHUNK if limit is None else min(PROCESS_CHUNK, limit - processed)
+        done = _process_chunk(channel, chunk)
+        if done == 0:
+            break
+        processed += done
+    return processed
+
+
+def _process_chunk(channel: Channel, size: int) -> int:
+    with transaction.atomic():
+        pending = RawMessage.objects.filter(channel=channel, processed_at__isnull=True).order_by(
+            "id"
+        )
+        if connection.features.has_select_for_update_skip_locked:
+            pending = pending.select_for_update(skip_locked=True)
+        raws = list(pending[:size])
+        if not raws:
+            return 0
+        records = [RawRecord.model_validate(raw.payload) for raw in raws]
+        identities = resolve_identities(
+            channel.organization,
+            channel.kind,
+            (r.author for r in records if r.author is not None and r.direction == "in"),
+        )
+        messages = [
+            _message_from(channel, raw, record, identities)
+            for raw, record in zip(raws, records, strict=True)
+        ]
+        triage_stage(messages)
+        Message.objects.bulk_create(messages)
+        touched = thread_messages(channel.organization, messages)
+        now = timezone.now()
+        for raw in raws:
+            raw.processed_at = now
+        RawMessage.objects.bulk_update(raws, ["processed_at"])
+        record_event(
+            channel.organization,
+            "messages.ingested",
+            target=channel,
+            after={"messages": len(messages), "conversations": len(touched)},
+        )
+    return len(raws)
+
+
+def _message_from(
+    channel: Channel, raw: RawMessage, record: RawRecord, identities: dict[str, Identity]
+) -> Message:
+    author = record.author
+    identity = identities.get(author.external_id) if author and record.direction == "in" else None
+    return Message(
+        organization_id=channel.organization_id,
+        channel=channel,
+        raw=raw,
+        identity=identity,
+        author_handle=(author.handle or author.external_id) if author else "",
+        direction=record.direction,
+        kind=record.kind,
+        external_id=record.external_id,
+        in_reply_to_external_id=record.in_reply_to,
+        url=record.url,
+        text=record.text,
+        created_at=record.created_at,
+    )

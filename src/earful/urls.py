@@ -1,0 +1,13 @@
+"""URL routes: sign-in, the inbox pages and the REST API."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from earful.api.router import api
+
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/v1/", api.urls),
+    path("", include("earful.inbox.urls")),
+]

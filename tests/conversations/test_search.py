@@ -1,0 +1,59 @@
+"""Full-text search finds words in message text, per organization, whatever is typed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from earful.channels.services import get_or_create_channel
+from earful.conversations.queries import list_messages
+from earful.conversations.search import fts5_query
+from earful.pipeline.ingest import ingest_batch
+from tests.helpers import numbered, record
+
+
+@pytest.fixture
+def searchable(channel: Any) -> Any:
+    ingest_batch(
+        channel,
+        numbered(
+            [
+                record("1", "My baggage never arrived in Lisbon"),
+                record("2", "Refund for the cancelled flight please"),
+                record("3", "Café au lait was great on board"),
+            ]
+        ),
+    )
+    return channel.organization
+
+
+def _found(organization: Any, text: str) -> set[str]:
+    return set(list_messages(organization, text=text).values_list("external_id", flat=True))
+
+
+def test_it_finds_messages_by_word(searchable: Any) -> None:
+    assert _found(searchable, "baggage") == {"1"}
+    assert _found(searchable, "cancelled flight") == {"2"}
+
+
+def test_it_finds_words_case_insensitively(searchable: Any) -> None:
+    assert _found(searchable, "LISBON") == {"1"}
+
+
+def test_it_survives_hostile_queries(searchable: Any) -> None:
+    for text in ['"', "NEAR(", "' OR 1=1 --", "*", "baggage)", "a AND OR NOT", "\\"]:
+        list(list_messages(searchable, text=text))
+
+
+def test_it_never_returns_another_organizations_messages(searchable: Any, other_org: Any) -> None:
+    rival = get_or_create_channel(other_org, name="X", kind="x")
+    ingest_batch(rival, numbered([record("9", "baggage lost again")]))
+
+    assert _found(searchable, "baggage") == {"1"}
+    assert _found(other_org, "baggage") == {"9"}
+
+
+def test_an_fts5_query_quotes_every_word() -> None:
+    assert fts5_query('lost "bag" OR') == '"lost" AND "bag" AND "OR"*'
+    assert fts5_query("?!") == ""
