@@ -1,0 +1,201 @@
+"""The two scorers behind `Triager`: `fast` (hashed n-grams + linear heads) and `best` (ONNX).
+
+Both load plain arrays (npz) and, for `best`, an ONNX graph and a tokenizer.json: nothing is
+unpickled and nothing comes from the network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from earful.triage.features import N_FEATURES, count_matrix, weigh
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+FAST_FILE = "fast.npz"
+BEST_DIR = "best"
+HEADS = ("sentiment", "complaint", "suggestion")
+
+FloatArray = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Model outputs for a batch: P(negative, neutral, positive) and two binary scores."""
+
+    sentiment: FloatArray  # (n, 3)
+    complaint: FloatArray  # (n,)
+    suggestion: FloatArray  # (n,)
+
+
+class Scorer(Protocol):
+    """What a model provides: scores for normalized texts and its decision thresholds."""
+
+    name: str
+    thresholds: dict[str, float]
+
+    def scores(self, texts: list[str]) -> Scores:
+        """Score normalized texts."""
+        ...
+
+
+def softmax(z: npt.NDArray[Any]) -> FloatArray:
+    """Row-wise softmax."""
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    out: FloatArray = (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+    return out
+
+
+def sigmoid(z: npt.NDArray[Any]) -> FloatArray:
+    """Elementwise logistic function, overflow-safe."""
+    out: FloatArray = (0.5 * (1.0 + np.tanh(0.5 * np.clip(z, -60, 60)))).astype(np.float32)
+    return out
+
+
+@dataclass
+class LinearHeads:
+    """Weights of the fast model: idf vector, one weight matrix, biases, head layout."""
+
+    idf: FloatArray  # (N_FEATURES,)
+    coef: FloatArray  # (N_FEATURES, 5): 3 sentiment logits, complaint, suggestion
+    bias: FloatArray  # (5,)
+    thresholds: dict[str, float]
+    meta: dict[str, Any]
+
+    def save(self, path: Path) -> None:
+        """Write the weights as a compressed npz of plain arrays (float16 to keep it small)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(
+            path,
+            idf=self.idf.astype(np.float16),
+            coef=self.coef.astype(np.float16),
+            bias=self.bias.astype(np.float32),
+            meta=np.frombuffer(
+                json.dumps({"thresholds": self.thresholds, **self.meta}).encode(), dtype=np.uint8
+            ),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> LinearHeads:
+        """Read weights written by `save` (allow_pickle stays off)."""
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(bytes(z["meta"]).decode())
+            idf = z["idf"].astype(np.float32)
+            coef = z["coef"].astype(np.float32)
+            bias = z["bias"].astype(np.float32)
+        if idf.shape != (N_FEATURES,) or coef.shape != (N_FEATURES, 5):
+            raise ValueError(f"{path}: weights do not match this featurizer")
+        thresholds = {str(k): float(v) for k, v in meta.pop("thresholds").items()}
+        return cls(idf=idf, coef=coef, bias=bias, thresholds=thresholds, meta=meta)
+
+    def logits(self, texts: list[str]) -> FloatArray:
+        """Return the (n, 5) logits for normalized texts."""
+        x = weigh(count_matrix(texts), self.idf)
+        return np.asarray(x @ self.coef, dtype=np.float32) + self.bias
+
+
+class FastScorer:
+    """Hashed word + byte n-gram features with linear heads (numpy + scipy only)."""
+
+    name = "fast"
+
+    def __init__(self, heads: LinearHeads) -> None:
+        """Wrap loaded linear heads."""
+        self.heads = heads
+        self.thresholds = heads.thresholds
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> FastScorer:
+        """Load from the committed weights (or `path`)."""
+        return cls(LinearHeads.load(path or WEIGHTS_DIR / FAST_FILE))
+
+    def scores(self, texts: list[str]) -> Scores:
+        """Score normalized texts."""
+        z = self.heads.logits(texts)
+        return Scores(softmax(z[:, :3]), sigmoid(z[:, 3]), sigmoid(z[:, 4]))
+
+
+class BestScorer:
+    """A fine-tuned MiniLM encoder (int8 ONNX, onnxruntime) + a numpy complaint head."""
+
+    name = "best"
+
+    def __init__(self, directory: Path, heads: bool = True) -> None:
+        """Load model.onnx, tokenizer.json, meta.json (and heads.npz unless `heads` is False)."""
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        meta = json.loads((directory / "meta.json").read_text())
+        self.thresholds = {str(k): float(v) for k, v in meta["thresholds"].items()}
+        self.max_tokens = int(meta.get("max_tokens", 64))
+        self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        self.tokenizer.enable_truncation(self.max_tokens)
+        self.tokenizer.no_padding()  # the shipped tokenizer.json pads to 128; we pad per batch
+        opts = ort.SessionOptions()
+        threads = int(os.environ.get("EARFUL_TRIAGE_THREADS", "0") or 0)
+        if threads > 0:
+            opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(
+            str(directory / "model.onnx"), sess_options=opts, providers=["CPUExecutionProvider"]
+        )
+        self.complaint_coef: FloatArray | None = None
+        self.complaint_bias = 0.0
+        if heads:
+            with np.load(directory / "heads.npz", allow_pickle=False) as z:
+                self.complaint_coef = z["complaint_coef"].astype(np.float32)
+                self.complaint_bias = float(z["complaint_bias"].reshape(-1)[0])
+
+    def _run(self, texts: list[str]) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Return (sentiment logits, suggestion logit, embedding), in input order."""
+        n = len(texts)
+        sent = np.zeros((n, 3), dtype=np.float32)
+        sugg = np.zeros(n, dtype=np.float32)
+        emb = np.zeros((n, 384), dtype=np.float32)
+        encs = self.tokenizer.encode_batch(texts)
+        # Sorting by length keeps padding (wasted compute) small inside each batch.
+        order = sorted(range(n), key=lambda i: len(encs[i].ids))
+        step = 64
+        for start in range(0, n, step):
+            idx = order[start : start + step]
+            width = max(len(encs[i].ids) for i in idx)
+            ids = np.zeros((len(idx), width), dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for r, i in enumerate(idx):
+                e = encs[i].ids
+                ids[r, : len(e)] = e
+                mask[r, : len(e)] = 1
+            s, g, e_ = self.session.run(
+                ["sentiment", "suggestion", "embedding"], {"input_ids": ids, "attention_mask": mask}
+            )
+            if emb.shape[1] != np.asarray(e_).shape[1]:
+                emb = np.zeros((n, np.asarray(e_).shape[1]), dtype=np.float32)
+                if start:
+                    raise ValueError("embedding width changed between batches")
+            sent[idx] = np.asarray(s)
+            sugg[idx] = np.asarray(g).reshape(-1)
+            emb[idx] = np.asarray(e_)
+        return sent, sugg, emb
+
+    def embed(self, texts: list[str]) -> tuple[FloatArray, FloatArray]:
+        """Return (sentence embeddings, sentiment logits) of normalized texts."""
+        sent, _, emb = self._run(texts)
+        return emb, sent
+
+    def scores(self, texts: list[str]) -> Scores:
+        """Score normalized texts."""
+        sent, sugg, emb = self._run(texts)
+        if self.complaint_coef is None:
+            comp = np.zeros(len(texts), dtype=np.float32)
+        else:
+            feats = np.hstack([emb, sent])
+            comp = sigmoid(feats @ self.complaint_coef + self.complaint_bias)
+        return Scores(softmax(sent), comp, sigmoid(sugg))

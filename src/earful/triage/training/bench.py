@@ -1,0 +1,158 @@
+"""`earful bench quality`: the public benchmarks, measured per model, next to published scores."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from earful.triage.training import data
+
+# Published scores and the issue's targets (see ../shared/data/README.md and issue 3).
+ANCHORS: dict[str, dict[str, Any]] = {
+    "sentiment_macro_recall": {
+        "published": {
+            "TimeLMs-2021": 0.737,
+            "RoBERTa-base": 0.713,
+            "FastText": 0.629,
+            "SVM": 0.629,
+        },
+        "target": {"best": 0.72, "fast": 0.64},
+    },
+    "complaints_macro_f1_cv10": {
+        "published": {"Jin & Aletras 2021": 0.882, "Jin & Aletras 2020": 0.87},
+        "target": {"best": 0.90, "fast": 0.90},
+    },
+    "suggestions_f1": {
+        "published": {"SemEval-2019 winner (official test)": 0.781, "baseline": 0.268},
+        "target": {"best": 0.80, "fast": 0.80},
+    },
+    "msg_per_s": {"published": {}, "target": {"best": 500, "fast": 10000}},
+}
+CV_FOLDS = 10
+CV_SEED = 0
+
+
+def _macro_recall(y: list[int], pred: list[int]) -> float:
+    from sklearn.metrics import recall_score
+
+    return float(recall_score(y, pred, average="macro"))
+
+
+def complaint_cv(model: str, root: Path) -> float:
+    """Mean macro-F1 over stratified 10-fold CV of the model's complaint head on complaints."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import StratifiedKFold
+
+    co = data.complaints(root)
+    y = np.asarray(co.labels)
+    x: Any
+    if model == "fast":
+        from earful.triage.features import weigh
+        from earful.triage.models import FastScorer
+        from earful.triage.training import fast
+
+        heads = FastScorer.load().heads
+        x = weigh(fast.counts(co.texts), heads.idf)
+        c = fast.C_COMPLAINT
+    else:
+        from earful.triage.models import BEST_DIR, WEIGHTS_DIR
+        from earful.triage.training import best
+
+        emb, sent = best.embed(WEIGHTS_DIR / BEST_DIR, co.texts)
+        x = best.complaint_features(emb, sent)
+        c = best.C_COMPLAINT_EMB
+    scores = []
+    folds = StratifiedKFold(CV_FOLDS, shuffle=True, random_state=CV_SEED)
+    for tr, te in folds.split(np.zeros(len(y)), y):
+        clf = LogisticRegression(C=c, class_weight="balanced", max_iter=5000)
+        clf.fit(x[tr], y[tr])
+        scores.append(f1_score(y[te], clf.predict(x[te]), average="macro"))
+    return float(np.mean(scores))
+
+
+def speed(model: str, texts: list[str], seconds: float = 8.0) -> float:
+    """Messages per second through `Triager.label` (all labels, rules and language included)."""
+    from earful.triage import load_triager
+
+    triager = load_triager(model)
+    triager.label(texts[:64])  # warm-up
+    n = 0
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        triager.label(texts)
+        n += len(texts)
+    return n / (time.perf_counter() - t0)
+
+
+def run(
+    root: Path, models: list[str], progress: Callable[[str], Any] | None = None
+) -> dict[str, Any]:
+    """Measure every model; return {"models": {name: metrics}, "anchors": ..., "machine": ...}."""
+    from sklearn.metrics import f1_score
+
+    from earful.triage import load_triager
+
+    say = progress or (lambda _m: None)
+    test = data.tweeteval_split(root, "test")
+    trial = data.suggestions_trial(root)
+    results: dict[str, Any] = {}
+    for name in models:
+        say(f"[{name}] loading")
+        triager = load_triager(name)
+        say(f"[{name}] TweetEval sentiment test ({len(test.texts)} tweets)")
+        labs = triager.label(test.texts)
+        order = ("negative", "neutral", "positive")
+        sent = _macro_recall(test.labels, [order.index(lb.sentiment) for lb in labs])
+        say(f"[{name}] complaints 10-fold CV")
+        comp = complaint_cv(name, root)
+        say(f"[{name}] suggestions trial test")
+        sl = triager.label(trial.texts)
+        sugg = float(f1_score(trial.labels, [int(lb.suggestion) for lb in sl]))
+        say(f"[{name}] speed")
+        sample = test.texts[:4096] if name == "fast" else test.texts[:1024]
+        results[name] = {
+            "sentiment_macro_recall": round(sent, 4),
+            "complaints_macro_f1_cv10": round(comp, 4),
+            "suggestions_f1": round(sugg, 4),
+            "msg_per_s": round(speed(name, sample), 1),
+        }
+    return {
+        "models": results,
+        "anchors": ANCHORS,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "threads": os.environ.get("EARFUL_TRIAGE_THREADS", "onnxruntime default"),
+        },
+    }
+
+
+def print_table(result: dict[str, Any]) -> None:
+    """Print one rich table per model: metric, measured, target, published anchors."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for name, metrics in result["models"].items():
+        table = Table(title=f"triage model: {name}")
+        table.add_column("metric")
+        table.add_column("measured", justify="right")
+        table.add_column("target", justify="right")
+        table.add_column("published", justify="left")
+        for key, value in metrics.items():
+            anchor = result["anchors"].get(key, {})
+            target = anchor.get("target", {}).get(name)
+            ok = target is None or value >= target
+            published = ", ".join(f"{k} {v}" for k, v in anchor.get("published", {}).items())
+            table.add_row(
+                key,
+                f"[{'green' if ok else 'red'}]{value}[/]",
+                "" if target is None else str(target),
+                published,
+            )
+        console.print(table)
