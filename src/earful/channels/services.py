@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib.auth.models import User
 from django.db import transaction
 
-from earful.channels.models import Channel, ChannelKind
+from earful.channels.models import Channel, ChannelKind, ChannelMode
 from earful.org.events import record_event
 from earful.org.models import Organization
 
@@ -26,5 +29,68 @@ def get_or_create_channel(organization: Organization, *, name: str, kind: str) -
     channel = Channel.objects.create(organization=organization, name=name, kind=kind)
     record_event(
         organization, "channel.created", target=channel, after={"name": name, "kind": kind}
+    )
+    return channel
+
+
+@transaction.atomic
+def create_channel(
+    organization: Organization,
+    *,
+    name: str,
+    kind: str,
+    settings: dict[str, Any],
+    mode: str = ChannelMode.ENGAGE,
+    poll_seconds: int = 300,
+    actor: User | None = None,
+) -> Channel:
+    """Create a channel whose settings fit its kind's schema, with its audit event."""
+    from earful.channels.connector import SettingsError, parse_settings
+
+    if kind not in ChannelKind.values:
+        raise ChannelError(f"unknown channel kind {kind!r}; one of {', '.join(ChannelKind.values)}")
+    try:
+        parse_settings(kind, settings)
+    except SettingsError as exc:
+        raise ChannelError(str(exc)) from None
+    if Channel.objects.filter(organization=organization, name=name).exists():
+        raise ChannelError(f"a channel named {name!r} already exists")
+    channel = Channel.objects.create(
+        organization=organization,
+        name=name,
+        kind=kind,
+        mode=mode,
+        settings=settings,
+        poll_seconds=max(30, poll_seconds),
+    )
+    # Settings hold credentials: the audit trail names the keys, never the values.
+    record_event(
+        organization,
+        "channel.created",
+        actor=actor,
+        target=channel,
+        after={"name": name, "kind": kind, "mode": mode, "settings": sorted(settings)},
+    )
+    return channel
+
+
+@transaction.atomic
+def set_channel_enabled(channel: Channel, enabled: bool, *, actor: User | None = None) -> Channel:
+    """Pause or resume a channel; resuming makes it due at once and forgets past failures."""
+    before = {"enabled": channel.enabled}
+    channel.enabled = enabled
+    fields = ["enabled"]
+    if enabled:
+        channel.next_fetch_at = None
+        channel.failures = 0
+        fields += ["next_fetch_at", "failures"]
+    channel.save(update_fields=fields)
+    record_event(
+        channel.organization,
+        "channel.enabled" if enabled else "channel.disabled",
+        actor=actor,
+        target=channel,
+        before=before,
+        after={"enabled": enabled},
     )
     return channel
