@@ -111,13 +111,7 @@ class Connector(ABC):
 # One line per kind: the module of its folder that defines `connector_class`.
 REGISTRY: dict[str, str] = {
     "rss": "earful.channels.rss.connector",
-    "email": "earful.channels.email.connector",
-    "mastodon": "earful.channels.mastodon.connector",
-    "bluesky": "earful.channels.bluesky.connector",
-    "reddit": "earful.channels.reddit.connector",
-    "x": "earful.channels.x.connector",
     "webhook": "earful.channels.webhook.connector",
-    "widget": "earful.channels.widget.connector",
 }
 
 
