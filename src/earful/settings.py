@@ -75,8 +75,14 @@ def _database() -> dict[str, Any]:
         database = {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": EARFUL_HOME / "earful.sqlite3",
-            "TEST": {"NAME": str(EARFUL_HOME / "test-earful.sqlite3")},
         }
+    # Each test run gets its own database, so concurrent runs (two developers, CI) never
+    # destroy each other's; the SQLite one is a file so that subprocesses can share it.
+    test_name = f"test-earful-{os.getpid()}"
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database["TEST"] = {"NAME": str(EARFUL_HOME / f"{test_name}.sqlite3")}
+    else:
+        database["TEST"] = {"NAME": test_name.replace("-", "_")}
     if database["ENGINE"] == "django.db.backends.sqlite3":
         database["CONN_MAX_AGE"] = 0
         database["OPTIONS"] = {
@@ -103,7 +109,6 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = EARFUL_HOME / "static"
 # Serve app static files straight from the installed packages: no collectstatic step.
 WHITENOISE_USE_FINDERS = True
 

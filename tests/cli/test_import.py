@@ -50,7 +50,7 @@ def test_broken_records_get_clear_errors_and_the_rest_is_stored(tmp_path: Path, 
             + b"\n"
         )
         out.write(
-            json.dumps({"id": "5", "text": ["not", "text"], "created_at": 7}).encode() + b"\n"
+            json.dumps({"id": "5", "text": ["not", "text"], "created_at": [7]}).encode() + b"\n"
         )
         out.write(b"{truncated\n")
         out.write(json.dumps({"id": "7", **good}).encode() + b"\n")

@@ -96,3 +96,9 @@ def test_conversations_are_numbered_per_organization(channel: Any, other_org: An
     assert list(
         Conversation.objects.filter(organization=other_org).values_list("number", flat=True)
     ) == [1]
+
+
+def test_a_message_claiming_to_answer_itself_stays_unlinked(channel: Any) -> None:
+    ingest_batch(channel, numbered([record("1", in_reply_to="1")]))
+
+    assert Message.objects.get().parent is None

@@ -62,3 +62,15 @@ def test_it_escapes_what_customers_wrote(channel: Any, owner: Any, client: Clien
 
     assert "<script>alert" not in body and "<img src=x" not in body and "<b>evil" not in body
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in body
+
+
+def test_the_list_costs_the_same_queries_for_5_or_50_messages(
+    channel: Any, owner: Any, client: Client, django_assert_max_num_queries: Any
+) -> None:
+    ingest_batch(channel, numbered([record(str(n), f"message {n}") for n in range(50)]))
+    client.force_login(owner)
+
+    with django_assert_max_num_queries(8):
+        response = client.get("/o/acme/messages/")
+
+    assert response.content.decode().count("<tr class=") == 50

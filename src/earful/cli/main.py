@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
+from earful.cli import triage_commands
+
 app = typer.Typer(
     help="earful: hear what customers say about you on every channel, and answer every one.",
     no_args_is_help=True,
@@ -174,6 +176,15 @@ def manage(ctx: typer.Context) -> None:
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["earful manage", *ctx.args])
+
+
+bench = typer.Typer(
+    help="Measure speed and quality; prints a table, or one JSON object with --json."
+)
+app.add_typer(bench, name="bench")
+app.command(help=triage_commands.triage.__doc__)(triage_commands.triage)
+app.command(help=triage_commands.train.__doc__)(triage_commands.train)
+bench.command("quality", help=triage_commands.bench_quality.__doc__)(triage_commands.bench_quality)
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from earful.channels.models import Channel, RawMessage
 from earful.channels.records import RawRecord, Rejection, parse_record
 from earful.conversations.models import Message
-from earful.conversations.threading import thread_messages
+from earful.conversations.threading import store_threaded
 from earful.customers.models import Identity
 from earful.customers.services import resolve_identities
 from earful.org.events import record_event
@@ -121,12 +121,10 @@ def _process_chunk(channel: Channel, size: int) -> int:
             for raw, record in zip(raws, records, strict=True)
         ]
         triage_stage(messages)
-        Message.objects.bulk_create(messages)
-        touched = thread_messages(channel.organization, messages)
-        now = timezone.now()
-        for raw in raws:
-            raw.processed_at = now
-        RawMessage.objects.bulk_update(raws, ["processed_at"])
+        touched = store_threaded(channel.organization, messages)
+        RawMessage.objects.filter(pk__in=[raw.pk for raw in raws]).update(
+            processed_at=timezone.now()
+        )
         record_event(
             channel.organization,
             "messages.ingested",
