@@ -17,7 +17,7 @@ from scipy import sparse
 
 WORD_BITS = 18
 CHAR_BITS = 19
-CHAR_NS = (2, 3, 4, 5)
+CHAR_NS = (3, 4, 5)
 N_FEATURES = (1 << WORD_BITS) + (1 << CHAR_BITS)
 
 _TOKEN = re.compile(r"[\w@#']+|[^\w\s]")

@@ -7,125 +7,204 @@ measured agreement with the labeled sets is in docs/models.md.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from earful.triage.labels import Intent
 
-_QUESTION_START = re.compile(
-    r"^(?:@user\s+)*(?:hi|hello|hey|dear)?[\s,!.]*"
-    r"(?:how|what|when|where|why|who|which|whats|what's|wheres|where's|hows|how's|is|are|am|"
-    r"was|were|do|does|did|can|could|would|will|should|shall|may|has|have|had|any\s*one|"
-    r"anybody|someone|somebody|is\s+there)\b",
-    re.IGNORECASE,
-)
-_QUESTION_ASK = re.compile(
-    r"\b(?:any\s*one\s+know|anybody\s+know|does\s+anyone|can\s+(?:you|u|someone|anyone)|"
-    r"could\s+(?:you|u|someone|anyone)|please\s+(?:advise|help|tell|let\s+me\s+know|confirm)|"
-    r"i\s+(?:want|need|would\s+like)\s+to\s+know|wondering\s+(?:if|whether|why|how|when)|"
-    r"how\s+(?:do|can|long|much|come)|let\s+me\s+know\s+(?:if|when|how|why))\b",
-    re.IGNORECASE,
-)
-# A question mark inside a URL or a "?!!!" outburst is not an ask on its own.
+
+def _wordset(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+_WORD = re.compile(r"[a-z0-9']+")
+# A question mark right after a word ("where is it?"), not a lone "?!!!" outburst.
 _QMARK = re.compile(r"\w[\"')\]]?\s*\?")
-
-_PRAISE = re.compile(
-    r"\b(?:thank(?:s|\s+you|\s+u)?|thx|ty|love|loving|loved|great|awesome|amazing|excellent|"
-    r"brilliant|fantastic|superb|outstanding|perfect|wonderful|impressed|appreciate[ds]?|kudos|"
-    r"shout\s*out|well\s+done|good\s+job|great\s+job|helpful|best|fab|grateful|cheers|"
-    r"legend|heroes?|5\s+stars?|five\s+stars?)\b|[❤♥💕💖💙💯👏🙌🙏😍🥰]",
-    re.IGNORECASE,
+_EMOJI_PRAISE = re.compile(
+    "[\u2764\u2665\U0001f495\U0001f496\U0001f499\U0001f4af"
+    "\U0001f44f\U0001f64c\U0001f64f\U0001f60d\U0001f970]"
 )
 
-# Topic/aspect keywords, first match wins (ordered from specific to general). Regexes over
-# the normalized (lower-case) text; word stems keep the lists short.
-TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (name, re.compile(pattern, re.IGNORECASE))
-    for name, pattern in (
-        ("baggage", r"\b(?:bag|bags|baggage|luggage|suitcase|carry[- ]?on|checked\s+in\s+bag)"),
-        (
-            "delay",
-            r"\b(?:delay(?:ed|s)?|late|cancel+ed\s+flight|missed\s+(?:my\s+)?connection|"
-            r"on\s+the\s+tarmac|still\s+waiting\s+(?:to|for\s+(?:the\s+)?(?:flight|train|bus)))\b",
-        ),
-        (
-            "delivery",
-            r"\b(?:deliver(?:y|ed|ing|ies)?|shipping|shipped|shipment|courier|parcel|package|"
-            r"tracking|dispatch(?:ed)?|arrived?|not\s+arrived|driver|postman|order\s+status)\b",
-        ),
-        ("refund", r"\b(?:refund(?:s|ed)?|money\s+back|reimburse\w*|chargeback)\b"),
-        (
-            "return",
-            r"\b(?:return(?:s|ed|ing)?\s+(?:an?\s+|the\s+|my\s+)?(?:item|order|product|it)|"
-            r"exchange|replacement)\b",
-        ),
-        (
-            "cancellation",
-            r"\b(?:cancel(?:l?ed|l?ing|lation|s)?|unsubscribe)\b",
-        ),
-        (
-            "billing",
-            r"\b(?:bill(?:ed|ing|s)?|charg(?:e|ed|es|ing)|payment|paid|pay|invoice|card|"
-            r"overcharg\w*|fee|fees|price|pricing|transaction|direct\s+debit|top\s*up|"
-            r"transfer|balance|exchange\s+rate)\b",
-        ),
-        (
-            "subscription",
-            r"\b(?:subscription|subscribe[ds]?|premium|prime|membership|renew\w*|plan|"
-            r"free\s+trial|trial)\b",
-        ),
-        (
-            "account",
-            r"\b(?:account|log\s*in|login|logged\s+out|sign\s*in|password|username|"
-            r"verif\w+|identity|profile|locked\s+out|two[- ]factor|2fa|pin)\b",
-        ),
-        (
-            "booking",
-            r"\b(?:book(?:ed|ing)?|reservation|reserve[ds]?|seat|seats|ticket|tickets|"
-            r"itinerary|rebook\w*|upgrade)\b",
-        ),
-        (
-            "staff",
-            r"\b(?:staff|employee|crew|attendant|agent|rep|representative|cashier|manager|"
-            r"driver|pilot|rude|unhelpful|customer\s+service|customer\s+support|support\s+team)\b",
-        ),
-        (
-            "product_bug",
-            r"\b(?:bug|bugs|crash\w*|freez\w*|glitch\w*|broken|not\s+working|doesn'?t\s+work|"
-            r"won'?t\s+(?:load|open|work|connect)|error|update|ios\s*\d*|app|battery|"
-            r"unresponsive|keeps\s+(?:crashing|stopping))\b",
-        ),
-        (
-            "connectivity",
-            r"\b(?:wifi|wi-fi|internet|signal|outage|network|service\s+down|no\s+service|"
-            r"connection|connect)\b",
-        ),
-        ("food", r"\b(?:food|meal|drink|coffee|snack|menu|cold\s+food)\b"),
+# Phrases that ask even without a '?' (lower-case word n-grams).
+_ASK_PHRASES = frozenset(
+    (
+        "anyone know",
+        "anybody know",
+        "does anyone",
+        "can you",
+        "can u",
+        "can someone",
+        "can anyone",
+        "could you",
+        "could u",
+        "could someone",
+        "could anyone",
+        "please advise",
+        "please help",
+        "please tell",
+        "please confirm",
+        "let me know",
+        "want to know",
+        "need to know",
+        "like to know",
+        "wondering if",
+        "wondering whether",
+        "wondering why",
+        "wondering how",
+        "wondering when",
+        "how do",
+        "how can",
+        "how long",
+        "how much",
+        "how come",
+        "is there",
+        "are there",
+        "what's the",
+        "what is",
+        "where is",
+        "where's my",
+        "why is",
+        "why does",
+        "why do",
+        "when will",
+        "when is",
     )
 )
+
+_PRAISE_WORDS = _wordset(
+    "thank thanks thanx thx ty love loving loved great awesome amazing excellent brilliant "
+    "fantastic superb outstanding perfect wonderful impressed appreciate appreciated "
+    "appreciates kudos helpful best fab grateful cheers legend legends hero heroes "
+    "shoutout"
+)
+_PRAISE_PHRASES = frozenset(
+    ("well done", "good job", "great job", "shout out", "5 stars", "five stars", "thank you")
+)
+
+# Topic/aspect keywords (whole words or two-word phrases of the lower-cased text). When
+# several topics match, the one listed first wins: specific before general.
+_TOPIC_TABLE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("baggage", "bag bags baggage luggage suitcase suitcases carryon", ("carry on",)),
+    (
+        "delivery",
+        "deliver delivery delivered delivering deliveries shipping shipped shipment courier "
+        "parcel parcels package packages tracking dispatch dispatched postman",
+        (
+            "order status",
+            "not arrived",
+            "hasn't arrived",
+            "hasnt arrived",
+            "never arrived",
+            "haven't received",
+            "never received",
+            "not received",
+        ),
+    ),
+    ("delay", "delay delayed delays late tarmac", ("missed connection", "flight cancelled")),
+    (
+        "refund",
+        "refund refunds refunded reimburse reimbursed reimbursement chargeback",
+        ("money back",),
+    ),
+    ("return", "return returns returned returning exchange replacement", ()),
+    (
+        "cancellation",
+        "cancel canceled cancelled canceling cancelling cancellation cancels unsubscribe",
+        (),
+    ),
+    (
+        "billing",
+        "bill billed billing bills charge charged charges charging payment payments paid pay "
+        "invoice card overcharged overcharge fee fees price pricing transaction transfer balance",
+        ("direct debit", "top up", "exchange rate"),
+    ),
+    (
+        "subscription",
+        "subscription subscribe subscribed premium prime membership renew renewal "
+        "renewed plan trial",
+        ("free trial",),
+    ),
+    (
+        "account",
+        "account accounts login logged password username verify verified verification identity "
+        "profile 2fa pin hacked",
+        ("log in", "sign in", "locked out", "two factor"),
+    ),
+    (
+        "booking",
+        "book booked booking reservation reserve reserved seat seats ticket tickets "
+        "itinerary rebook rebooked upgrade",
+        (),
+    ),
+    (
+        "staff",
+        "staff employee employees crew attendant attendants agent agents rep reps representative "
+        "cashier manager driver pilot rude unhelpful",
+        ("customer service", "customer support", "support team"),
+    ),
+    (
+        "product_bug",
+        "bug bugs crash crashes crashed crashing freeze freezes freezing frozen glitch glitches "
+        "glitchy broken error errors update ios app battery unresponsive",
+        ("not working", "doesn't work", "won't load", "won't open", "won't work", "keeps crashing"),
+    ),
+    (
+        "connectivity",
+        "wifi internet signal outage network connection connect offline",
+        ("no service", "service down"),
+    ),
+    ("food", "food meal meals drink drinks coffee snack snacks menu", ()),
+)
+TOPICS: tuple[str, ...] = tuple(name for name, _, _ in _TOPIC_TABLE)
+_TOPIC_RANK: dict[str, int] = {}
+for _rank, (_name, _words, _phrases) in enumerate(_TOPIC_TABLE):
+    for _key in (*_words.split(), *_phrases):
+        _TOPIC_RANK.setdefault(_key, _rank)
+
+
+_TOPIC_KEYS = frozenset(_TOPIC_RANK)
+
+
+def _grams(words: list[str]) -> list[str]:
+    return [f"{a} {b}" for a, b in itertools.pairwise(words)]
+
 
 _INTENT_ORDER: tuple[Intent, ...] = ("complaint", "suggestion", "question", "praise", "other")
 
 
-def is_question(text: str) -> bool:
-    """True when the (normalized) text asks something: a '?' after a word, or an ask phrase."""
-    return bool(
-        _QMARK.search(text)
-        or _QUESTION_ASK.search(text)
-        or (_QUESTION_START.search(text) and "?" in text)
+def words_of(text: str) -> list[str]:
+    """Lower-case words and two-word phrases of normalized text (shared by the rules)."""
+    words = _WORD.findall(text)
+    return words + _grams(words)
+
+
+def is_question(text: str, words: list[str] | None = None) -> bool:
+    """True when the (normalized) text asks: a '?' after a word, or an ask phrase."""
+    if "?" in text and _QMARK.search(text):
+        return True
+    keys = words_of(text) if words is None else words
+    return not _ASK_PHRASES.isdisjoint(keys)
+
+
+def is_praise(text: str, positive: float, complaint: bool, words: list[str] | None = None) -> bool:
+    """True for a positive, non-complaint message that thanks or compliments."""
+    if complaint or positive < 0.5:
+        return False
+    keys = words_of(text) if words is None else words
+    return (
+        not _PRAISE_WORDS.isdisjoint(keys)
+        or not _PRAISE_PHRASES.isdisjoint(keys)
+        or _EMOJI_PRAISE.search(text) is not None
     )
 
 
-def is_praise(text: str, positive: float, complaint: bool) -> bool:
-    """True for a positive, non-complaint message that thanks or compliments."""
-    return (not complaint) and positive >= 0.5 and _PRAISE.search(text) is not None
-
-
-def topic(text: str) -> str | None:
-    """Return the first matching topic keyword group, or None."""
-    for name, pattern in TOPICS:
-        if pattern.search(text):
-            return name
-    return None
+def topic(text: str, words: list[str] | None = None) -> str | None:
+    """Return the topic whose keywords appear (first listed wins), or None."""
+    keys = words_of(text) if words is None else words
+    hits = _TOPIC_KEYS.intersection(keys)
+    if not hits:
+        return None
+    return TOPICS[min(_TOPIC_RANK[k] for k in hits)]
 
 
 def intent(complaint: bool, suggestion: bool, question: bool, praise: bool) -> Intent:

@@ -48,8 +48,9 @@ class Triager:
             s_score = round(float(sc.suggestion[i]), 4)
             is_c = c_score >= th.get("complaint", 0.5)
             is_s = s_score >= th.get("suggestion", 0.5)
-            is_q = rules.is_question(text)
-            is_p = rules.is_praise(text, scores["positive"], is_c)
+            words = rules.words_of(text)
+            is_q = rules.is_question(text, words)
+            is_p = rules.is_praise(text, scores["positive"], is_c, words)
             out.append(
                 Labels(
                     sentiment=SENTIMENTS[int(sent_idx[i])],
@@ -63,7 +64,7 @@ class Triager:
                     intent=rules.intent(is_c, is_s, is_q, is_p),
                     needs_reply=rules.needs_reply(is_c, is_q, is_s, scores["negative"]),
                     language=langs[i],
-                    topic=rules.topic(text),
+                    topic=rules.topic(text, words),
                 )
             )
         return out

@@ -90,6 +90,57 @@ def speed(model: str, texts: list[str], seconds: float = 8.0) -> float:
     return n / (time.perf_counter() - t0)
 
 
+# Which labeled tags each topic rule should find (tags without a topic are left out).
+TWACS_TOPIC = {
+    "DELAY": "delay",
+    "BAGGAGE": "baggage",
+    "BOOKFLT": "booking",
+    "CHGFLT": "booking",
+    "FLIGHTSTAFF": "staff",
+    "CUSTSUPP": "staff",
+}
+SUPPORT_TOPIC = {
+    "Delivery": "delivery",
+    "Refund": "refund",
+    "Account": "account",
+    "Billing/Payment": "billing",
+    "Return": "return",
+    "Order Cancellation": "cancellation",
+    "Bad Support": "staff",
+    "Premium": "subscription",
+    "Prime": "subscription",
+    "Student Subscription": "subscription",
+    "Family Subscription": "subscription",
+    "Update": "product_bug",
+    "Unresponsive/Freezing Device": "product_bug",
+    "App": "product_bug",
+    "Battery": "product_bug",
+}
+
+
+def rules_report(root: Path) -> dict[str, Any]:
+    """Agreement of the topic rules with TwACS intents and the support-topics labels."""
+    from earful.triage import rules
+    from earful.triage.text import clean, normalize
+
+    out: dict[str, Any] = {}
+    texts, tags = data.twacs_intents(root)
+    gold_sets = [{TWACS_TOPIC[t]} if t in TWACS_TOPIC else set() for t in tags]
+    s_texts, s_topics = data.support_topics(root)
+    gold_sets += [{SUPPORT_TOPIC[t] for t in ts if t in SUPPORT_TOPIC} for ts in s_topics]
+    preds = [rules.topic(normalize(clean(t))) for t in texts + s_texts]
+    for name in sorted({g for gs in gold_sets for g in gs}):
+        tp = sum(1 for p, g in zip(preds, gold_sets, strict=True) if p == name and name in g)
+        fp = sum(1 for p, g in zip(preds, gold_sets, strict=True) if p == name and name not in g)
+        support = sum(1 for g in gold_sets if name in g)
+        out[name] = {
+            "precision": round(tp / max(1, tp + fp), 3),
+            "recall": round(tp / max(1, support), 3),
+            "support": support,
+        }
+    return out
+
+
 def run(
     root: Path, models: list[str], progress: Callable[[str], Any] | None = None
 ) -> dict[str, Any]:
@@ -122,8 +173,10 @@ def run(
             "suggestions_f1": round(sugg, 4),
             "msg_per_s": round(speed(name, sample), 1),
         }
+    say("topic rules vs TwACS intents and support topics")
     return {
         "models": results,
+        "topic_rules": rules_report(root),
         "anchors": ANCHORS,
         "machine": {
             "cpus": os.cpu_count(),
@@ -155,4 +208,12 @@ def print_table(result: dict[str, Any]) -> None:
                 "" if target is None else str(target),
                 published,
             )
+        console.print(table)
+    topics = result.get("topic_rules") or {}
+    if topics:
+        table = Table(title="topic rules vs labeled tags (TwACS intents, support topics)")
+        for col in ("topic", "precision", "recall", "support"):
+            table.add_column(col, justify="left" if col == "topic" else "right")
+        for name, m in topics.items():
+            table.add_row(name, str(m["precision"]), str(m["recall"]), str(m["support"]))
         console.print(table)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,3 +110,45 @@ def suggestions_train(root: Path) -> Dataset:
 def suggestions_trial(root: Path) -> Dataset:
     """SemEval-2019 Task 9A trial test (latin-1)."""
     return _suggestion_rows(root / "suggestions/trial_test.csv", "latin-1")
+
+
+_WRAPPER = re.compile(r"</?(?:cust|rep)__|__(?:cust|rep|company|initials)__>?|<(?:cust|rep)__")
+
+
+def twacs_intents(root: Path) -> tuple[list[str], list[str]]:
+    """TwACS labeled first customer turns and their intent tags (DELAY, BAGGAGE, ...)."""
+    texts: list[str] = []
+    tags: list[str] = []
+    path = root / "twacs_airlines/intents_labeled.csv"
+    with _need(path).open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            texts.append(" ".join(_WRAPPER.sub(" ", row["first_utterance"]).split()))
+            tags.append(row["tag"])
+    return texts, tags
+
+
+def support_topics(root: Path) -> tuple[list[str], list[set[str]]]:
+    """Customer tweets to three brands with their multi-label topic columns."""
+    texts: list[str] = []
+    topics: list[set[str]] = []
+    skip = {
+        "",
+        "main_tweet_id",
+        "tweet_id",
+        "in_response_to_tweet_id",
+        "response_tweet_id",
+        "created_at",
+        "author_id",
+        "inbound",
+        "text",
+        "company",
+    }
+    files = sorted((root / "support_topics").glob("*-inbound.csv"))
+    if not files:
+        raise DataMissingError(f"missing data files: {root / 'support_topics'}/*-inbound.csv")
+    for path in files:
+        with path.open(encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f):
+                texts.append(row["text"])
+                topics.append({k for k, v in row.items() if k not in skip and v and v.strip()})
+    return texts, topics
