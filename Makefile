@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck test-sqlite test-postgres
+.PHONY: demo test lint typecheck test-sqlite test-postgres system-packages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,10 +23,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test-sqlite: $(STAMP)
+# Debian packages the tests use (dovecot's IMAP server for the email tests); installs only
+# what is missing, so it costs nothing once done.
+system-packages:
+	dpkg -s dovecot-imapd >/dev/null 2>&1 || (apt-get update && apt-get install -y dovecot-imapd)
+
+test-sqlite: $(STAMP) system-packages
 	$(BIN)/pytest
 
 # Runs the same suite on PostgreSQL when one answers; CI sets EARFUL_REQUIRE_SERVICES=1
 # so that a missing server fails the run instead of skipping it.
-test-postgres: $(STAMP)
+test-postgres: $(STAMP) system-packages
 	$(BIN)/python scripts/run_on_postgres.py

@@ -126,10 +126,17 @@ class FakeServer:
             self.server.server_close()
 
 
+FIXTURES = Path(__file__).resolve().parents[2] / "src" / "earful" / "channels"
+
+
+def fixture_bytes(kind: str, name: str) -> bytes:
+    """A connector's fixture file, as bytes."""
+    return (FIXTURES / kind / "fixtures" / name).read_bytes()
+
+
 def fixture_text(kind: str, name: str) -> str:
     """A connector's fixture file, as text."""
-    path = Path(__file__).resolve().parents[2] / "src" / "earful" / "channels" / kind / "fixtures"
-    return (path / name).read_text(encoding="utf-8")
+    return fixture_bytes(kind, name).decode("utf-8")
 
 
 def fixture_json(kind: str, name: str) -> Any:

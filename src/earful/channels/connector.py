@@ -111,6 +111,7 @@ class Connector(ABC):
 # One line per kind: the module of its folder that defines `connector_class`.
 REGISTRY: dict[str, str] = {
     "rss": "earful.channels.rss.connector",
+    "email": "earful.channels.email.connector",
     "webhook": "earful.channels.webhook.connector",
 }
 

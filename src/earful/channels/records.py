@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 # rejected with a clear reason rather than stored half.
 MAX_TEXT_CHARS = 100_000
 MAX_ID_CHARS = 255
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{2,63}")
 
 
 class Author(BaseModel):
@@ -24,6 +26,20 @@ class Author(BaseModel):
     display_name: str = Field(default="", max_length=200)
     profile_url: str = Field(default="", max_length=500)
     audience_size: int | None = Field(default=None, ge=0)
+    verified_email: str = Field(default="", max_length=254)
+    profile_links: list[str] = Field(default_factory=list, max_length=20)
+
+    @field_validator("verified_email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if value and not EMAIL.fullmatch(value):
+            raise ValueError("is not an email address")
+        return value.lower()
+
+    @field_validator("profile_links")
+    @classmethod
+    def _short_links(cls, value: list[str]) -> list[str]:
+        return [link.strip()[:300] for link in value if link.strip()]
 
     @field_validator("profile_url")
     @classmethod
