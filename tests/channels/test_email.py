@@ -128,16 +128,12 @@ def test_a_follow_up_joins_the_conversation_and_resumes_from_the_cursor(
 
 
 def test_it_pages_through_a_full_mailbox(mailbox: Channel, dovecot: Dovecot) -> None:
-    from earful.channels.email import connector as module
-
     for n in range(5):
         raw = eml("complaint.eml").replace(b"CAF7h2x9Q", f"bulk-{n}".encode())
         dovecot.deliver(SUPPORT, raw)
-    original_page, module.PAGE = module.PAGE, 2
-    try:
-        run = run_channel(mailbox, policy=FAST)
-    finally:
-        module.PAGE = original_page
+    mailbox.settings["page_size"] = 2
+
+    run = run_channel(mailbox, policy=FAST)
 
     assert (run.pages, run.stored) == (3, 5)
 

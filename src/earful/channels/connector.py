@@ -112,6 +112,7 @@ class Connector(ABC):
 REGISTRY: dict[str, str] = {
     "rss": "earful.channels.rss.connector",
     "email": "earful.channels.email.connector",
+    "mastodon": "earful.channels.mastodon.connector",
     "webhook": "earful.channels.webhook.connector",
 }
 

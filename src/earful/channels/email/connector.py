@@ -40,7 +40,6 @@ from earful.channels.connector import (
 from earful.channels.http import RateLimitedError, check_destination
 from earful.channels.normalize import clip, html_to_text
 
-PAGE = 50
 ADDRESS = re.compile(r"[^@\s<>\"'()\[\],;:\\]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,63}")
 # SMTP answers that mean "not now": wait and try again later rather than count a failure.
 TRY_LATER = frozenset({421, 450, 451, 452})
@@ -63,6 +62,7 @@ class EmailSettings(ChannelSettings):
     smtp_security: Literal["ssl", "starttls", "none"] = "starttls"
     smtp_username: str = Field(default="", max_length=254)
     smtp_password: str = Field(default="", max_length=500)
+    page_size: int = Field(default=50, ge=1, le=500)
 
     @model_validator(mode="after")
     def _valid_address(self) -> EmailSettings:
@@ -180,7 +180,7 @@ class EmailConnector(Connector):
             # A new UIDVALIDITY renumbers the folder: read it again (Message-IDs dedupe).
             last = int(state.get("last_uid", 0)) if state.get("uidvalidity") == validity else 0
             uids = sorted(u for u in client.search(["UID", f"{last + 1}:*"]) if u > last)
-            page = uids[:PAGE]
+            page = uids[: self.settings.page_size]
             fetched = client.fetch(page, [b"BODY.PEEK[]"]) if page else {}
         except IMAPClientError as exc:
             raise ConnectorError(f"the IMAP server refused: {_reason(exc)}") from None
@@ -195,7 +195,9 @@ class EmailConnector(Connector):
                     records.append(record)
         new_last = page[-1] if page else last
         return FetchResult(
-            records, {"uidvalidity": validity, "last_uid": new_last}, more=len(uids) > PAGE
+            records,
+            {"uidvalidity": validity, "last_uid": new_last},
+            more=len(uids) > self.settings.page_size,
         )
 
     def _compose(self, reply: OutgoingReply) -> EmailMessage:
