@@ -47,7 +47,12 @@ def test_a_message_linking_two_threads_merges_them_into_the_older(channel: Any) 
         numbered(
             [
                 record("1", created_at="2026-11-01T10:00:00Z"),
-                record("3", created_at="2026-11-01T11:00:00Z", in_reply_to="2"),
+                record(
+                    "3",
+                    created_at="2026-11-01T11:00:00Z",
+                    in_reply_to="2",
+                    author={"external_id": "someone-else"},
+                ),
             ]
         ),
     )
@@ -84,7 +89,7 @@ def test_the_customer_waits_from_the_first_message_after_our_last_reply(channel:
 def test_conversations_are_numbered_per_organization(channel: Any, other_org: Any) -> None:
     from earful.channels.services import get_or_create_channel
 
-    ingest_batch(channel, numbered([record("1"), record("2")]))
+    ingest_batch(channel, numbered([record("1"), record("2", author={"external_id": "cust-2"})]))
     rival = get_or_create_channel(other_org, name="X", kind="x")
     ingest_batch(rival, numbered([record("1")]))
 

@@ -115,7 +115,7 @@ def test_it_creates_one_identity_per_author_and_refreshes_its_audience(channel: 
 
 
 def test_it_writes_an_event_per_processed_chunk(channel: Any) -> None:
-    ingest_batch(channel, numbered([record("1"), record("2")]))
+    ingest_batch(channel, numbered([record("1"), record("2", author={"external_id": "cust-2"})]))
 
     event = Event.objects.get(verb="messages.ingested")
     assert event.after == {"messages": 2, "conversations": 2}

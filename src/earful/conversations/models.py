@@ -63,6 +63,10 @@ class Conversation(models.Model):
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
     )
+    # The earlier conversation this one restarts after it went quiet.
+    follows = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="followed_by"
+    )
 
     class Meta:
         constraints = [
@@ -112,6 +116,16 @@ class Intent(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class JoinRule(models.TextChoices):
+    NEW = "new", "Started the conversation"
+    REPLY = "reply", "Answers a message in it"
+    REFERENCE = "reference", "Quotes its case reference"
+    LINK = "link", "Links to a message in it"
+    SAME_SUBJECT = "same_subject", "Same customer, same subject, shortly after"
+    SAME_CUSTOMER = "same_customer", "Same customer, conversation still open"
+    AGENT = "agent", "Moved by staff"
+
+
 class Message(models.Model):
     """Anything said on any channel, in or out, with the triage labels it was given."""
 
@@ -156,6 +170,9 @@ class Message(models.Model):
     topic = models.CharField(max_length=32, blank=True)
     urgency = models.FloatField(null=True, blank=True)
     triage_model = models.CharField(max_length=32, blank=True)
+    # Why this message is in its conversation, and how sure earful was.
+    join_rule = models.CharField(max_length=16, choices=JoinRule.choices, default=JoinRule.NEW)
+    join_confidence = models.FloatField(default=1.0)
 
     class Meta:
         constraints = [

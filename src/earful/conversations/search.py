@@ -6,6 +6,7 @@ import re
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
@@ -15,6 +16,43 @@ from earful.conversations.models import Message
 # every language alike, as FTS5's unicode61 tokenizer does.
 PG_SEARCH_CONFIG = "simple"
 _WORD = re.compile(r"\w+", re.UNICODE)
+
+SQLITE_TRIGGERS = {
+    "message_fts_insert": "AFTER INSERT ON conversations_message BEGIN "
+    "INSERT INTO message_fts(rowid, text) VALUES (new.id, new.text); END",
+    "message_fts_delete": "AFTER DELETE ON conversations_message BEGIN "
+    "INSERT INTO message_fts(message_fts, rowid, text) VALUES ('delete', old.id, old.text); END",
+    "message_fts_update": "AFTER UPDATE OF text ON conversations_message BEGIN "
+    "INSERT INTO message_fts(message_fts, rowid, text) VALUES ('delete', old.id, old.text); "
+    "INSERT INTO message_fts(rowid, text) VALUES (new.id, new.text); END",
+}
+
+
+def ensure_sqlite_search(db: BaseDatabaseWrapper) -> None:
+    """Create the FTS5 index and its triggers if missing, and rebuild the index if any were.
+
+    SQLite alters a table by rebuilding it, which drops its triggers, so this runs after
+    every migrate rather than once in a migration.
+    """
+    if db.vendor != "sqlite":
+        return
+    with db.cursor() as cursor:
+        cursor.execute(
+            "SELECT name FROM sqlite_master WHERE name = 'message_fts' OR "
+            "(type = 'trigger' AND tbl_name = 'conversations_message')"
+        )
+        present = {row[0] for row in cursor.fetchall()}
+        missing = ({"message_fts"} | set(SQLITE_TRIGGERS)) - present
+        if not missing:
+            return
+        cursor.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS message_fts USING fts5(text, "
+            "content='conversations_message', content_rowid='id', "
+            "tokenize='unicode61 remove_diacritics 2')"
+        )
+        for name, body in SQLITE_TRIGGERS.items():
+            cursor.execute(f"CREATE TRIGGER IF NOT EXISTS {name} {body}")
+        cursor.execute("INSERT INTO message_fts(message_fts) VALUES ('rebuild')")
 
 
 def fts5_query(text: str) -> str:

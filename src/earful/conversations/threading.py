@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import F, OuterRef, Subquery
 
-from earful.conversations.models import Conversation, Direction, Message, Origin, Status
+from earful.conversations.models import (
+    Conversation,
+    Direction,
+    JoinRule,
+    Message,
+    Origin,
+    Status,
+)
+from earful.conversations.stitching import Stitcher
 from earful.org.models import Organization
 
 SUBJECT_CHARS = 120
@@ -31,14 +39,15 @@ def allocate_conversation_numbers(organization: Organization, count: int) -> ran
 def store_threaded(organization: Organization, messages: Sequence[Message]) -> set[int]:
     """Store new messages in conversations, linked to what they answer and to what answers them.
 
-    Messages may arrive before what they answer (imports are not in time order), so a
-    new message also adopts stored orphans that answer it. Linked messages share one
-    conversation; when a link joins two conversations the younger is merged into the older.
-    Returns the ids of the conversations whose messages changed.
+    Replies join their parent's conversation. Messages may arrive before what they answer
+    (imports are not in time order), so a new message also adopts stored orphans that
+    answer it; when a link joins two conversations the younger is merged into the older.
+    A message with no reply link is stitched to a conversation by evidence (stitching.py).
+    A conversation quiet for longer than the organization's gap is not joined: the new
+    message starts a conversation that follows it. Returns the ids of changed conversations.
     """
     if not messages:
         return set()
-    # Union-find over the new messages and the stored neighbours they link to.
     root_of: dict[Key, Key] = {}
 
     def find(key: Key) -> Key:
@@ -51,23 +60,29 @@ def store_threaded(organization: Organization, messages: Sequence[Message]) -> s
         root_of[find(a)] = find(b)
 
     new = {(m.channel_id, m.external_id): m for m in messages}
+    linked: set[Key] = set()
     stored_conversation: dict[Key, int] = {}
     adopted: list[int] = []
     for channel_id in {m.channel_id for m in messages}:
         ids = [external_id for (channel, external_id) in new if channel == channel_id]
         wanted = {new[(channel_id, e)].in_reply_to_external_id for e in ids} - set(ids) - {""}
         stored = Message.objects.filter(channel_id=channel_id, external_id__in=wanted)
-        for pk, conversation_id in stored.values_list("pk", "conversation_id"):
+        stored_pk: dict[str, int] = {}
+        for pk, external_id, conversation_id in stored.values_list(
+            "pk", "external_id", "conversation_id"
+        ):
+            stored_pk[external_id] = pk
             stored_conversation[pk] = conversation_id
-        stored_pk = dict(stored.values_list("external_id", "pk"))
         for external_id in ids:
             reply_to = new[(channel_id, external_id)].in_reply_to_external_id
             if reply_to == external_id or not reply_to:
                 continue
             if (channel_id, reply_to) in new:
                 union((channel_id, external_id), (channel_id, reply_to))
+                linked.add((channel_id, external_id))
             elif reply_to in stored_pk:
                 union((channel_id, external_id), stored_pk[reply_to])
+                linked.add((channel_id, external_id))
         orphans = Message.objects.filter(
             channel_id=channel_id, parent__isnull=True, in_reply_to_external_id__in=ids
         ).values_list("pk", "conversation_id", "in_reply_to_external_id")
@@ -77,36 +92,86 @@ def store_threaded(organization: Organization, messages: Sequence[Message]) -> s
             stored_conversation[pk] = conversation_id
 
     groups: dict[Key, list[Message]] = defaultdict(list)
-    for key, message in new.items():
+    for key, message in sorted(new.items(), key=lambda item: item[1].created_at):
         groups[find(key)].append(message)
     existing_by_root: dict[Key, set[int]] = defaultdict(set)
     for stored_key, conversation_id in stored_conversation.items():
         if conversation_id is not None:
             existing_by_root[find(stored_key)].add(conversation_id)
-
-    fresh_roots = [root for root in groups if root not in existing_by_root]
-    numbers = iter(allocate_conversation_numbers(organization, len(fresh_roots)))
-    created = Conversation.objects.bulk_create(
-        _new_conversation(organization, next(numbers), groups[root]) for root in fresh_roots
+    last_activity = dict(
+        Conversation.objects.filter(
+            pk__in={c for ids in existing_by_root.values() for c in ids}
+        ).values_list("pk", "last_message_at")
     )
-    chosen: dict[Key, int] = dict(zip(fresh_roots, (c.pk for c in created), strict=True))
+    gap = timedelta(hours=organization.quiet_gap_hours)
+
+    # Each group ends in a stored conversation (int) or a new one (a str slot).
+    target_of: dict[Key, int | str] = {}
+    follows: dict[str, int] = {}
+    rule_of: dict[Key, tuple[JoinRule, float]] = {}
     merges: dict[int, int] = {}
-    for root, conversation_ids in existing_by_root.items():
+    fresh: list[Key] = []
+    for root, members in groups.items():
+        conversation_ids = existing_by_root.get(root)
+        if not conversation_ids:
+            fresh.append(root)
+            continue
         keep = min(conversation_ids)
-        chosen[root] = keep
+        if members[0].created_at - max(last_activity[c] for c in conversation_ids) > gap:
+            target_of[root] = _slot(root)
+            follows[_slot(root)] = keep
+            continue
+        target_of[root] = keep
         merges.update((other, keep) for other in conversation_ids - {keep})
 
+    stitcher = Stitcher.for_batch(organization, [groups[root][0] for root in fresh])
+    for root in fresh:
+        first = groups[root][0]
+        match = stitcher.match(first)
+        if match is not None and first.created_at - match.last_message_at <= gap:
+            target_of[root] = match.target
+            rule_of[root] = (match.rule, match.confidence)
+            stitcher.touch(match.target, first)
+            continue
+        target_of[root] = _slot(root)
+        if match is not None and isinstance(match.target, int):
+            follows[_slot(root)] = match.target
+        stitcher.add_new(_slot(root), first)
+
+    slots = sorted({t for t in target_of.values() if isinstance(t, str)})
+    first_of_slot = {
+        _slot(root): groups[root][0] for root in groups if target_of[root] == _slot(root)
+    }
+    numbers = iter(allocate_conversation_numbers(organization, len(slots)))
+    created = Conversation.objects.bulk_create(
+        _new_conversation(organization, next(numbers), first_of_slot[slot], follows.get(slot))
+        for slot in slots
+    )
+    conversation_of_slot = dict(zip(slots, (c.pk for c in created), strict=True))
+
     for root, members in groups.items():
+        target = target_of[root]
+        conversation_id = conversation_of_slot[target] if isinstance(target, str) else target
+        root_rule = rule_of.get(root, (JoinRule.NEW, 1.0))
         for message in members:
-            message.conversation_id = chosen[root]
+            message.conversation_id = conversation_id
+            is_reply = (message.channel_id, message.external_id) in linked
+            message.join_rule, message.join_confidence = (
+                (JoinRule.REPLY, 1.0) if is_reply else root_rule
+            )
     Message.objects.bulk_create(messages)
     _link_parents([m.pk for m in messages if m.in_reply_to_external_id] + adopted)
+    Message.objects.filter(pk__in=adopted).update(join_rule=JoinRule.REPLY, join_confidence=1.0)
     for merged, keep in merges.items():
         Message.objects.filter(conversation_id=merged).update(conversation_id=keep)
         Conversation.objects.filter(pk=merged).update(status=Status.MERGED, merged_into_id=keep)
-    touched = set(chosen.values())
+    touched = {m.conversation_id for m in messages if m.conversation_id is not None}
     refresh_conversations(touched)
     return touched
+
+
+def _slot(root: Key) -> str:
+    return f"new:{root}"
 
 
 def _link_parents(message_ids: list[int]) -> None:
@@ -122,10 +187,10 @@ def _link_parents(message_ids: list[int]) -> None:
 
 
 def _new_conversation(
-    organization: Organization, number: int, members: list[Message]
+    organization: Organization, number: int, first: Message, follows: int | None
 ) -> Conversation:
-    first = min(members, key=lambda m: m.created_at)
     return Conversation(
+        follows_id=follows,
         organization=organization,
         number=number,
         subject=" ".join(first.text.split())[:SUBJECT_CHARS],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 
 from earful.org.models import Organization
@@ -48,6 +49,10 @@ class Identity(models.Model):
         max_length=24, choices=LinkKind.choices, default=LinkKind.FIRST_SEEN
     )
     confidence = models.FloatField(default=1.0)
+    # An address the platform verified for this account (not one typed in a message).
+    verified_email = models.EmailField(blank=True, db_index=True)
+    # Other handles or profile URLs the account lists as its own (bio, links).
+    profile_links = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -60,3 +65,100 @@ class Identity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.platform}:{self.handle or self.external_id}"
+
+
+class CustomerMerge(models.Model):
+    """One customer folded into another, with what moved, so that it can be undone."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    source = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    rule = models.CharField(max_length=24, choices=LinkKind.choices)
+    reason = models.TextField(blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    moved_identities = models.JSONField(default=list)
+    moved_conversations = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.source_id} -> {self.target_id} ({self.rule})"
+
+
+class SuggestionStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for an agent"
+    CONFIRMED = "confirmed", "Confirmed: merged"
+    REJECTED = "rejected", "Rejected: different people"
+
+
+class LinkSuggestion(models.Model):
+    """Probable evidence that two customers are one person; an agent confirms or rejects it."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    # Stored with first.pk < second.pk so a pair is suggested once.
+    first = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    rule = models.CharField(max_length=32)
+    evidence = models.TextField()
+    score = models.FloatField()
+    status = models.CharField(
+        max_length=10, choices=SuggestionStatus.choices, default=SuggestionStatus.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["first", "second"], name="link_suggestion_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_id} ~ {self.second_id} ({self.rule}, {self.score:.2f})"
+
+
+class LinkRequest(models.Model):
+    """A "link your accounts" request: answered from another identity, it joins the two."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    token = models.CharField(max_length=64, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_by = models.ForeignKey(
+        Identity, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"link request for {self.customer_id}"
+
+
+class ClueKind(models.TextChoices):
+    OWNS = "owns", "The account's own profile URL or full handle"
+    CLAIMS = "claims", "A profile URL or full handle the account lists as also its own"
+    PHONE = "phone", "A phone number written in a message"
+    EMAIL = "email", "An email address written in a message"
+
+
+class Clue(models.Model):
+    """A normalized key an identity claims or wrote, indexed so matching ones are found fast."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    identity = models.ForeignKey(Identity, on_delete=models.CASCADE, related_name="clues")
+    kind = models.CharField(max_length=8, choices=ClueKind.choices)
+    value = models.CharField(max_length=300)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["identity", "kind", "value"], name="clue_unique")
+        ]
+        indexes = [models.Index(fields=["organization", "kind", "value"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"

@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from earful.channels.records import Author
 from earful.customers.models import Customer, Identity
 from earful.org.models import Organization
 
-_SNAPSHOT_FIELDS = ("handle", "display_name", "profile_url", "audience_size")
+_SNAPSHOT_FIELDS = (
+    "handle",
+    "display_name",
+    "profile_url",
+    "audience_size",
+    "verified_email",
+    "profile_links",
+)
+
+
+@dataclass
+class ResolvedIdentities:
+    """The identity of each author (by external id), and which were created or changed."""
+
+    by_external_id: dict[str, Identity] = field(default_factory=dict)
+    fresh: list[Identity] = field(default_factory=list)
 
 
 def resolve_identities(
     organization: Organization, platform: str, authors: Iterable[Author]
-) -> dict[str, Identity]:
+) -> ResolvedIdentities:
     """Find or create the identity (and, when new, its customer) of each author, in bulk.
 
     Profile fields are snapshots: a later message with a new follower count updates them.
@@ -22,7 +38,7 @@ def resolve_identities(
     for author in authors:
         latest[author.external_id] = author
     if not latest:
-        return {}
+        return ResolvedIdentities()
     known = {
         identity.external_id: identity
         for identity in Identity.objects.filter(
@@ -51,11 +67,13 @@ def resolve_identities(
             display_name=author.display_name,
             profile_url=author.profile_url,
             audience_size=author.audience_size,
+            verified_email=author.verified_email,
+            profile_links=author.profile_links,
         )
         for author, customer in zip(new_authors, customers, strict=True)
     )
     known.update((identity.external_id, identity) for identity in created)
-    return known
+    return ResolvedIdentities(known, [*changed, *created])
 
 
 def _name_of(author: Author) -> str:
@@ -64,9 +82,9 @@ def _name_of(author: Author) -> str:
 
 def _refresh_snapshot(identity: Identity, author: Author) -> bool:
     changed = False
-    for field in _SNAPSHOT_FIELDS:
-        value = getattr(author, field)
-        if value not in ("", None) and getattr(identity, field) != value:
-            setattr(identity, field, value)
+    for name in _SNAPSHOT_FIELDS:
+        value = getattr(author, name)
+        if value not in ("", None, []) and getattr(identity, name) != value:
+            setattr(identity, name, value)
             changed = True
     return changed

@@ -15,6 +15,13 @@ class Organization(models.Model):
     name = models.CharField(max_length=200)
     # The last conversation number handed out; numbers are per organization (#1, #2, ...).
     conversation_counter = models.PositiveBigIntegerField(default=0)
+    # Case references look like #ER-1042: earful adds them to replies, customers quote them.
+    case_prefix = models.CharField(max_length=8, default="CASE")
+    # A conversation silent this long is closed to joins: a new message starts a new
+    # conversation that follows it.
+    quiet_gap_hours = models.PositiveIntegerField(default=168)
+    # How far back a customer's message on another channel may join their conversation.
+    stitch_window_hours = models.PositiveIntegerField(default=72)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

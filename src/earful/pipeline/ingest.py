@@ -17,9 +17,16 @@ from earful.channels.models import Channel, RawMessage
 from earful.channels.records import RawRecord, Rejection, parse_record
 from earful.conversations.models import Message
 from earful.conversations.threading import store_threaded
+from earful.customers.linking import (
+    answer_link_requests,
+    link_certain,
+    record_written_clues,
+    suggest_links,
+)
 from earful.customers.models import Identity
-from earful.customers.services import resolve_identities
+from earful.customers.services import ResolvedIdentities, resolve_identities
 from earful.org.events import record_event
+from earful.org.models import Organization
 from earful.pipeline.stages import triage_stage
 
 PROCESS_CHUNK = 500
@@ -111,17 +118,21 @@ def _process_chunk(channel: Channel, size: int) -> int:
         if not raws:
             return 0
         records = [RawRecord.model_validate(raw.payload) for raw in raws]
-        identities = resolve_identities(
-            channel.organization,
+        organization = channel.organization
+        resolved = resolve_identities(
+            organization,
             channel.kind,
             (r.author for r in records if r.author is not None and r.direction == "in"),
         )
+        identities = resolved.by_external_id
+        link_identities(organization, resolved, records)
         messages = [
             _message_from(channel, raw, record, identities)
             for raw, record in zip(raws, records, strict=True)
         ]
         triage_stage(messages)
-        touched = store_threaded(channel.organization, messages)
+        touched = store_threaded(organization, messages)
+        suggest_links(organization, {i.customer_id for i in identities.values()})
         RawMessage.objects.filter(pk__in=[raw.pk for raw in raws]).update(
             processed_at=timezone.now()
         )
@@ -132,6 +143,30 @@ def _process_chunk(channel: Channel, size: int) -> int:
             after={"messages": len(messages), "conversations": len(touched)},
         )
     return len(raws)
+
+
+def link_identities(
+    organization: Organization, resolved: ResolvedIdentities, records: list[RawRecord]
+) -> None:
+    """Join customers on certain evidence and remember clues for probable links (a stage)."""
+    identities = resolved.by_external_id
+    written = [
+        (identities[r.author.external_id], r.text)
+        for r in records
+        if r.direction == "in" and r.author is not None
+    ]
+    merges = link_certain(organization, resolved.fresh)
+    merges += answer_link_requests(organization, written)
+    for identity, text in written:
+        record_written_clues(organization, identity, text)
+    if merges:
+        current = dict(
+            Identity.objects.filter(pk__in=[i.pk for i in identities.values()]).values_list(
+                "pk", "customer_id"
+            )
+        )
+        for identity in identities.values():
+            identity.customer_id = current[identity.pk]
 
 
 def _message_from(

@@ -1,28 +1,13 @@
-"""Full-text search over message text: an FTS5 index kept by triggers on SQLite, a GIN
-expression index on PostgreSQL. The SQL differs by database, so it is chosen at run time."""
+"""Full-text search over message text on PostgreSQL: a GIN expression index.
+
+SQLite's FTS5 table and triggers are not created here but after every migrate
+(conversations.search.ensure_sqlite_search): SQLite rebuilds a table to alter it, which
+drops its triggers, so they must be checked after each schema change anyway."""
 
 from django.db import migrations
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.state import StateApps
 
-SQLITE_FORWARD = (
-    "CREATE VIRTUAL TABLE message_fts USING fts5(text, content='conversations_message', "
-    "content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
-    "CREATE TRIGGER message_fts_insert AFTER INSERT ON conversations_message BEGIN "
-    "INSERT INTO message_fts(rowid, text) VALUES (new.id, new.text); END",
-    "CREATE TRIGGER message_fts_delete AFTER DELETE ON conversations_message BEGIN "
-    "INSERT INTO message_fts(message_fts, rowid, text) VALUES ('delete', old.id, old.text); END",
-    "CREATE TRIGGER message_fts_update AFTER UPDATE OF text ON conversations_message BEGIN "
-    "INSERT INTO message_fts(message_fts, rowid, text) VALUES ('delete', old.id, old.text); "
-    "INSERT INTO message_fts(rowid, text) VALUES (new.id, new.text); END",
-    "INSERT INTO message_fts(message_fts) VALUES ('rebuild')",
-)
-SQLITE_BACKWARD = (
-    "DROP TRIGGER IF EXISTS message_fts_update",
-    "DROP TRIGGER IF EXISTS message_fts_delete",
-    "DROP TRIGGER IF EXISTS message_fts_insert",
-    "DROP TABLE IF EXISTS message_fts",
-)
 # Must match the expression django.contrib.postgres's SearchVector("text", config="simple")
 # compiles to, or the planner will not use the index.
 POSTGRES_FORWARD = (
@@ -45,7 +30,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(
-            _run({"sqlite": SQLITE_FORWARD, "postgresql": POSTGRES_FORWARD}),
-            _run({"sqlite": SQLITE_BACKWARD, "postgresql": POSTGRES_BACKWARD}),
+            _run({"postgresql": POSTGRES_FORWARD}),
+            _run({"postgresql": POSTGRES_BACKWARD}),
         )
     ]
