@@ -67,7 +67,7 @@ def _state() -> dict[str, Any]:
 
 
 def test_moving_a_message_and_undoing_it(two_threads: Any, owner: Any) -> None:
-    a, b = two_threads
+    _, b = two_threads
     before = _state()
 
     event = move_message(Message.objects.get(external_id="a3"), b, by=owner)
@@ -111,7 +111,7 @@ def test_merging_and_undoing(two_threads: Any, owner: Any) -> None:
 
 
 def test_it_refuses_what_makes_no_sense(two_threads: Any, other_org: Any, owner: Any) -> None:
-    a, b = two_threads
+    a, _ = two_threads
     first = Message.objects.get(external_id="a1")
     foreign = Conversation.objects.create(
         organization=other_org,

@@ -38,6 +38,8 @@ def sentiment_trend(customer: Customer) -> list[tuple[date, float]]:
         identity__customer=customer, direction=Direction.IN, sentiment_scores__isnull=False
     ).values_list("created_at", "sentiment_scores")
     for created_at, scores in rows:
+        if not isinstance(scores, dict):
+            continue
         by_day[created_at.date()].append(
             float(scores.get("positive", 0.0)) - float(scores.get("negative", 0.0))
         )
