@@ -13,11 +13,14 @@ import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from earful.channels.http import HttpPolicy, OutboundError, RateLimitedError
+
+if TYPE_CHECKING:
+    from earful.channels.listening import Terms
 
 Record = dict[str, Any]
 Cursor = dict[str, Any] | None
@@ -90,6 +93,9 @@ class Connector(ABC):
     def __init__(self, settings: Any, policy: HttpPolicy) -> None:
         self.settings = settings
         self.policy = policy
+        # The channel's listening queries, handed over by the scheduler for networks whose
+        # search the connector drives (connectors hold no database state of their own).
+        self.listening: list[Terms] = []
 
     @abstractmethod
     def fetch(self, cursor: Cursor) -> FetchResult:
@@ -113,6 +119,7 @@ REGISTRY: dict[str, str] = {
     "rss": "earful.channels.rss.connector",
     "email": "earful.channels.email.connector",
     "mastodon": "earful.channels.mastodon.connector",
+    "bluesky": "earful.channels.bluesky.connector",
     "webhook": "earful.channels.webhook.connector",
 }
 

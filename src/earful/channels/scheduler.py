@@ -117,6 +117,7 @@ def run_channel(
 
 def _fetch_pages(channel: Channel, connector: Connector, run: ChannelRun) -> None:
     terms = queries_for(channel)
+    connector.listening = terms
     cursor = channel.cursor
     for _ in range(MAX_PAGES_PER_RUN):
         result = connector.fetch(cursor)

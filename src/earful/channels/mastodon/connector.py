@@ -34,6 +34,7 @@ from earful.channels.connector import (
     Record,
 )
 from earful.channels.http import RateLimitedError, guarded_session
+from earful.channels.listening import compile_query
 from earful.channels.normalize import clip, html_to_text, http_url, iso_time
 
 ACCT = re.compile(r"[A-Za-z0-9_]{1,30}(@[A-Za-z0-9.-]{1,253})?")
@@ -74,11 +75,17 @@ class MastodonConnector(Connector):
 
     def _sources(self) -> list[tuple[str, str, str]]:
         sources = [("mentions", "mention", "")] if self.settings.mentions else []
-        sources += [
-            (f"tag:{t.lstrip('#').lower()}", "hashtag", t.lstrip("#"))
-            for t in self.settings.hashtags
-        ]
-        sources += [(f"q:{q.lower()}", "search", q) for q in self.settings.search]
+        tags = [t.lstrip("#") for t in self.settings.hashtags]
+        searches = list(self.settings.search)
+        # Listening terms: hashtags read their timeline, other terms go to search.
+        for query in self.listening:
+            for term in compile_query(query, "mastodon"):
+                if term.startswith("#"):
+                    tags.append(term.lstrip("#"))
+                else:
+                    searches.append(term)
+        sources += [(f"tag:{t.lower()}", "hashtag", t) for t in dict.fromkeys(tags)]
+        sources += [(f"q:{q.lower()}", "search", q) for q in dict.fromkeys(searches)]
         return sources
 
     def fetch(self, cursor: Cursor) -> FetchResult:
