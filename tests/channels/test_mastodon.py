@@ -121,7 +121,7 @@ def test_it_hears_hashtags_and_searches_through_the_listening_queries(
         org,
         name="Listen",
         kind="mastodon",
-        settings=settings(fake, mentions=False, hashtags=["#AcmeAir"], search=["Acme Air"]),
+        settings=settings(fake, mentions=False, hashtags=["#AcmeAir"]),
     )
 
     run = run_channel(channel, policy=FAST)
@@ -133,6 +133,7 @@ def test_it_hears_hashtags_and_searches_through_the_listening_queries(
     ]
     assert run.not_heard == 1
     assert fake.requests_to("/api/v1/timelines/tag/AcmeAir")
+    assert fake.requests_to("/api/v2/search")[0].arg("q") == '"Acme Air"'
 
 
 def test_it_replies_under_the_status_mentioning_its_author(
