@@ -10,6 +10,12 @@ import pytest
 from tests.channels.fakes import FakeServer
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    """The org fixture creates members; a slow hasher would dominate this suite's time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def loopback(settings: Any) -> None:
     """Let the outbound guard reach 127.0.0.1, where the fake networks listen (tests only)."""

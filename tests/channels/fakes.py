@@ -117,7 +117,9 @@ class FakeServer:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # Clients keep connections alive; closing must not wait for them to hang up.
+        self.server.block_on_close = False
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def stop(self) -> None:
         """Stop listening."""
