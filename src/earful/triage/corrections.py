@@ -141,6 +141,7 @@ def train_with_corrections(
     coef = heads.coef.copy()
     if texts:
         x = weigh(count_matrix([normalize(clean(t)) for t in texts]), heads.idf)
+        x.sum_duplicates()
         spans = {"sentiment": slice(0, 3), "complaint": slice(3, 4), "suggestion": slice(4, 5)}
         for head, tg in targets.items():
             if not tg.rows:

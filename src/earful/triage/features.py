@@ -25,17 +25,24 @@ _M64 = np.uint64(0xFF51AFD7ED558CCD)
 _FNV = np.uint64(0x100000001B3)
 _BIGRAM = np.uint64(0x9E3779B97F4A7C15)
 _S33 = np.uint64(33)
-_word_cache: dict[str, int] = {}
+
+
+class _HashCache(dict[str, int]):
+    """token -> CRC32, computed on first sight; lookups of known tokens stay in C (map)."""
+
+    def __missing__(self, token: str) -> int:
+        if len(self) > 500_000:  # bound memory on streams of unseen tokens
+            self.clear()
+        h = zlib.crc32(token.encode("utf-8", "replace"))
+        self[token] = h
+        return h
+
+
+_word_cache = _HashCache()
 
 
 def _word_hash(token: str) -> int:
-    h = _word_cache.get(token)
-    if h is None:
-        h = zlib.crc32(token.encode("utf-8", "replace"))
-        if len(_word_cache) > 500_000:  # bound memory on streams of unseen tokens
-            _word_cache.clear()
-        _word_cache[token] = h
-    return h
+    return _word_cache[token]
 
 
 def _mix(h: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
@@ -52,7 +59,7 @@ def _word_columns(texts: Sequence[str]) -> tuple[npt.NDArray[np.int64], npt.NDAr
     for text in texts:
         toks = _TOKEN.findall(text)
         counts.append(len(toks))
-        hashes.extend(_word_hash(t) for t in toks)
+        hashes.extend(map(_word_cache.__getitem__, toks))
     counts_a = np.asarray(counts, dtype=np.int64)
     rows = np.repeat(np.arange(len(texts), dtype=np.int64), counts_a)
     uni = np.asarray(hashes, dtype=np.uint64)
@@ -92,21 +99,39 @@ def _char_columns(texts: Sequence[str]) -> tuple[npt.NDArray[np.int64], npt.NDAr
 
 
 def count_matrix(texts: Sequence[str]) -> sparse.csr_matrix:
-    """Return raw n-gram counts of normalized texts as a CSR matrix (rows = texts)."""
+    """Return one entry per n-gram occurrence of normalized texts as a CSR matrix.
+
+    Repeated n-grams are not summed here: products with a weight matrix sum them anyway,
+    and skipping the per-row sort that summing needs is a large part of the speed.
+    """
     wr, wc = _word_columns(texts)
     cr, cc = _char_columns(texts)
     rows = np.concatenate([wr, cr])
     cols = np.concatenate([wc, cc])
+    order = np.argsort(rows, kind="stable")
+    indptr = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=len(texts)), out=indptr[1:])
     data = np.ones(len(rows), dtype=np.float32)
-    m = sparse.csr_matrix((data, (rows, cols)), shape=(len(texts), N_FEATURES), dtype=np.float32)
-    m.sum_duplicates()
-    return m
+    return sparse.csr_matrix(
+        (data, cols[order], indptr), shape=(len(texts), N_FEATURES), dtype=np.float32
+    )
 
 
-def weigh(counts: sparse.csr_matrix, idf: npt.NDArray[np.float32]) -> sparse.csr_matrix:
-    """Apply sublinear tf * idf, then L2-normalize the word and byte blocks separately."""
-    m = counts.copy()
-    m.data = np.log1p(m.data) * idf[m.indices]
+def document_frequency(m: sparse.csr_matrix) -> npt.NDArray[np.float64]:
+    """Number of rows of `m` in which each column occurs (for idf)."""
+    binary = m.copy()
+    binary.sum_duplicates()
+    return np.bincount(binary.indices, minlength=N_FEATURES).astype(np.float64)
+
+
+def weigh(occurrences: sparse.csr_matrix, idf: npt.NDArray[np.float32]) -> sparse.csr_matrix:
+    """Weight each occurrence by idf, then L2-normalize the word and byte blocks separately.
+
+    The norm treats occurrences as separate entries (sqrt of the sum of idf^2 over them),
+    which needs no grouping of repeats; it is what the weights were trained with.
+    """
+    m = occurrences.copy()
+    m.data = idf[m.indices]
     # Each block gets unit norm so neither the many byte n-grams nor the few words dominate.
     row_of = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr))
     block = (m.indices >= (1 << WORD_BITS)).astype(np.int64)

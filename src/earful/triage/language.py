@@ -33,13 +33,15 @@ def _identifier() -> Any:
 
 
 @functools.lru_cache(maxsize=1)
-def _tables() -> tuple[Any, Any, Any]:
-    """The automaton as numpy arrays, converted once per process."""
+def _tables() -> tuple[Any, Any, Any, Any]:
+    """The automaton and the score table as numpy arrays, converted once per process."""
     ident = _identifier()
     return (
         np.asarray(ident.tk_nextmove, dtype=np.int64),
         np.asarray(ident._rowbase, dtype=np.int64),
         np.asarray(ident.tk_output, dtype=np.int64),
+        # float32 once (57 MB) rather than widening the float16 rows on every batch.
+        np.asarray(ident.nb_ptc, dtype=np.float32),
     )
 
 
@@ -68,37 +70,39 @@ def _detect(texts: Sequence[str]) -> list[str]:
     idx = [i for i, t in enumerate(texts) if _LETTERS.search(t, 0, 400)]
     if not idx:
         return out
+    # Longest first: at byte column c the texts still being read are a prefix of the rows.
+    idx.sort(key=lambda i: -len(texts[i]))
     encoded = [_encode(texts[i]) for i in idx]
+    order = sorted(range(len(encoded)), key=lambda r: -len(encoded[r]))
+    idx = [idx[r] for r in order]
+    encoded = [encoded[r] for r in order]
     lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
-    width = int(lengths.max())
+    width = int(lengths[0])
     mat = np.zeros((len(encoded), width), dtype=np.int64)
     for r, e in enumerate(encoded):
         mat[r, : len(e)] = np.frombuffer(e, dtype=np.uint8)
-    nextmove, rowbase, output = _tables()
+    live = len(encoded) - np.searchsorted(lengths[::-1], np.arange(width), side="right")
+    nextmove, rowbase, output, nb_ptc = _tables()
     state = np.zeros(len(encoded), dtype=np.int64)
     rows: list[np.ndarray[Any, np.dtype[np.int64]]] = []
     feats: list[np.ndarray[Any, np.dtype[np.int64]]] = []
-    all_rows = np.arange(len(encoded), dtype=np.int64)
     for col in range(width):
-        live = lengths > col  # texts still being read; the others keep their state
-        nxt = nextmove[rowbase[state] + mat[:, col]]
-        state = np.where(live, nxt, state)
-        f = output[state]
-        hit = live & (f >= 0)
-        rows.append(all_rows[hit])
+        m = int(live[col])
+        st = nextmove[rowbase[state[:m]] + mat[:m, col]]
+        state[:m] = st
+        f = output[st]
+        hit = (f >= 0).nonzero()[0]
+        rows.append(hit)
         feats.append(f[hit])
     hit_rows = np.concatenate(rows)
     hit_feats = np.concatenate(feats)
-    # Only the rows of the (float16) table that this batch uses are widened to float32.
-    uniq, inv = np.unique(hit_feats, return_inverse=True)
-    table = ident.nb_ptc[uniq].astype(np.float32)
     counts = sparse.csr_matrix(
-        (np.ones(len(hit_rows), dtype=np.float32), (hit_rows, inv.ravel())),
-        shape=(len(encoded), len(uniq)),
+        (np.ones(len(hit_rows), dtype=np.float32), (hit_rows, hit_feats)),
+        shape=(len(encoded), nb_ptc.shape[0]),
     )
     counts.sum_duplicates()
     counts.data = np.log1p(counts.data)
-    scores = np.asarray(counts @ table, dtype=np.float64) + ident.nb_pc
+    scores = np.asarray(counts @ nb_ptc, dtype=np.float64) + ident.nb_pc
     has_feat = np.diff(counts.indptr) > 0
     scores[~has_feat] = 0.0
     scores *= (1.0 / np.sqrt(np.maximum(lengths, 1)))[:, None]

@@ -112,7 +112,8 @@ def suggestions_trial(root: Path) -> Dataset:
     return _suggestion_rows(root / "suggestions/trial_test.csv", "latin-1")
 
 
-_WRAPPER = re.compile(r"</?(?:cust|rep)__|__(?:cust|rep|company|initials)__>?|<(?:cust|rep)__")
+# TwACS wraps turns as "<cust__ __company__ text __cust>"; the markers are not text.
+_WRAPPER = re.compile(r"<(?:cust|rep)__|__(?:cust|rep|company|initials)(?:__)?>?")
 
 
 def twacs_intents(root: Path) -> tuple[list[str], list[str]]:
@@ -152,3 +153,26 @@ def support_topics(root: Path) -> tuple[list[str], list[set[str]]]:
                 texts.append(row["text"])
                 topics.append({k for k, v in row.items() if k not in skip and v and v.strip()})
     return texts, topics
+
+
+def unlabeled_posts(root: Path, limit: int | None = None) -> list[str]:
+    """Customer posts without sentiment labels (TwACS first turns, TWCS inbound, TweetEval
+    emotion/irony/offensive/hate train texts); used to distill `best` into `fast`."""
+    texts: list[str] = []
+    conv = root / "twacs_airlines/conversations.csv"
+    if conv.is_file():
+        with conv.open(encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f):
+                texts.append(" ".join(_WRAPPER.sub(" ", row["first_utterance"]).split()))
+    twcs = root / "twcs/twcs_head.csv"
+    if twcs.is_file():
+        with twcs.open(encoding="utf-8", newline="") as f:
+            texts.extend(row["text"] for row in csv.DictReader(f) if row["inbound"] == "True")
+    for task in ("emotion", "irony", "offensive", "hate"):
+        path = root / "tweeteval" / task / "train_text.txt"
+        if path.is_file():
+            texts.extend(
+                t.strip() for t in path.read_text(encoding="utf-8").split("\n") if t.strip()
+            )
+    texts = [t for t in dict.fromkeys(texts) if t]
+    return texts[:limit] if limit else texts
