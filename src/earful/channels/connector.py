@@ -120,6 +120,7 @@ REGISTRY: dict[str, str] = {
     "email": "earful.channels.email.connector",
     "mastodon": "earful.channels.mastodon.connector",
     "bluesky": "earful.channels.bluesky.connector",
+    "reddit": "earful.channels.reddit.connector",
     "webhook": "earful.channels.webhook.connector",
 }
 
