@@ -193,3 +193,42 @@ def test_confirming_a_suggestion_merges_and_rejecting_keeps_apart(
     assert _customer_of("x1") == _customer_of("m1")
     with pytest.raises(ValueError, match="already decided"):
         decide_suggestion(suggestion, confirm=False, by=owner)
+
+
+def test_an_identity_matching_two_accounts_of_one_customer_merges_once(
+    channel: Any, mastodon: Any, email: Any
+) -> None:
+    ingest_batch(email, numbered([record("1", author={"external_id": "ann@example.org"})]))
+    ingest_batch(
+        mastodon,
+        numbered(
+            [
+                record(
+                    "2",
+                    author={
+                        "external_id": "109",
+                        "profile_url": "https://m.example/@ann",
+                        "verified_email": "ann@example.org",
+                    },
+                )
+            ]
+        ),
+    )
+    ingest_batch(
+        channel,
+        numbered(
+            [
+                record(
+                    "3",
+                    author={
+                        "external_id": "x-ann",
+                        "verified_email": "ann@example.org",
+                        "profile_links": ["https://m.example/@ann"],
+                    },
+                )
+            ]
+        ),
+    )
+
+    assert _live_customers() == 1
+    assert Event.objects.filter(verb="customer.merged").count() == 2

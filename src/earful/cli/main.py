@@ -187,6 +187,51 @@ app.command(help=triage_commands.train.__doc__)(triage_commands.train)
 bench.command("quality", help=triage_commands.bench_quality.__doc__)(triage_commands.bench_quality)
 
 
+@bench.command("stitching")
+def bench_stitching(
+    people: Annotated[int, typer.Option(help="People in the generated corpus.")] = 400,
+    seed: Annotated[int, typer.Option(help="Seed of the corpus generator.")] = 11,
+    twcs: Annotated[
+        Path | None, typer.Option(help="Also thread this twcs file and report it.")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Precision and recall of identity links and conversation joins on a corpus with truth."""
+    import json
+    import tempfile
+
+    # A throwaway embedded database: the benchmark never touches the configured one.
+    os.environ["EARFUL_HOME"] = tempfile.mkdtemp(prefix="earful-bench-")
+    os.environ.pop("DATABASE_URL", None)
+    setup_django(migrate=True)
+    from earful.bench.stitching import run
+
+    result = run(people=people, seed=seed, twcs=twcs)
+    if json_output:
+        typer.echo(json.dumps(result))
+        return
+    table = Table(title=f"stitching on {result['people']} generated people (seed {seed})")
+    for column in ("what", "precision", "recall", "pairs true / predicted / correct"):
+        table.add_column(column)
+    for name in ("identity_links", "conversation_joins"):
+        score = result[name]
+        table.add_row(
+            name.replace("_", " "),
+            f"{score['precision']:.3f}",
+            f"{score['recall']:.3f}",
+            f"{score['true_pairs']} / {score['predicted_pairs']} / {score['correct_pairs']}",
+        )
+    Console().print(table)
+    Console().print(
+        f"{result['identities']} identities, {result['messages']} messages ingested in "
+        f"{result['ingest_seconds']} s; customers mixing two people: "
+        f"{result['customers_mixing_people']}; suggestions: {result['suggestions']} "
+        f"({result['suggestions_right']} right); join rules: {result['join_rules']}"
+    )
+    if "twcs" in result:
+        Console().print(f"twcs: {result['twcs']}")
+
+
 def main() -> None:
     """Entry point for `python -m earful`."""
     app(prog_name="earful")

@@ -7,7 +7,8 @@ Rules, strongest first (each join records its rule and confidence on the message
 | reference | the text quotes a case reference such as `#ER-1042` | 0.99 |
 | link | the text links to a message already in a conversation | 0.95 |
 | same_subject | the same customer, within the stitch window, on a similar subject | 0.90 |
-| same_customer | the same customer, within the stitch window, conversation not resolved | 0.70 |
+| same_customer | the same customer, within the window, not resolved, and the message | 0.70 |
+|               | names no subject of its own ("any news??")                         |      |
 
 Only what customers write is stitched; a brand's own post starts its own conversation.
 """
@@ -33,6 +34,8 @@ STOPWORDS = frozenset(
     "then also very really some more need help want know like does did doing".split()
 )
 SAME_SUBJECT_SIMILARITY = 0.3
+# A message with fewer content words than this states no subject of its own: a chaser.
+CHASER_MAX_WORDS = 3
 CONFIDENCE = {
     JoinRule.REFERENCE: 0.99,
     JoinRule.LINK: 0.95,
@@ -52,10 +55,14 @@ def subject_words(text: str) -> frozenset[str]:
 
 
 def similarity(a: frozenset[str], b: frozenset[str]) -> float:
-    """Overlap of two word sets relative to the smaller one (0 when either is empty)."""
+    """Jaccard similarity of two word sets (0 when either is empty).
+
+    Jaccard rather than overlap with the smaller set: a customer's habitual greeting and
+    sign-off would otherwise make any two of their messages look alike.
+    """
     if not a or not b:
         return 0.0
-    return len(a & b) / min(len(a), len(b))
+    return len(a & b) / len(a | b)
 
 
 def normalize_url(url: str) -> str:
@@ -154,7 +161,7 @@ class Stitcher:
         if similar:
             return _match(max(similar, key=lambda c: c.last_message_at), JoinRule.SAME_SUBJECT)
         unresolved = [c for c in recent if not c.resolved]
-        if unresolved:
+        if unresolved and len(words) < CHASER_MAX_WORDS:
             best = max(unresolved, key=lambda c: c.last_message_at)
             return _match(best, JoinRule.SAME_CUSTOMER)
         return None

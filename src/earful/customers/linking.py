@@ -91,6 +91,8 @@ def link_certain(organization: Organization, identities: Iterable[Identity]) -> 
     for identity in identities:
         identity.refresh_from_db(fields=["customer"])
         for other, rule, reason in _certain_matches(organization, identity):
+            # An earlier merge in this loop may have moved either identity already.
+            other.refresh_from_db(fields=["customer"])
             if other.customer_id == identity.customer_id:
                 continue
             merges.append(_merge_pair(identity, other, rule, reason))

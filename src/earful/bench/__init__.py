@@ -1,0 +1,1 @@
+"""Benchmarks: generated workloads with known truth, measured by `earful bench ...`."""
