@@ -185,3 +185,61 @@ def test_our_own_posts_are_never_stitched(channel: Any) -> None:
     )
 
     assert Conversation.objects.count() == 2
+
+
+def test_a_chaser_from_the_same_customer_joins_the_open_conversation(
+    channel: Any, email: Any
+) -> None:
+    ingest_batch(
+        channel,
+        numbered(
+            [
+                record(
+                    "t1",
+                    "Router keeps dropping wifi",
+                    author=ANN_X,
+                    created_at="2026-11-01T10:00:00Z",
+                )
+            ]
+        ),
+    )
+    ingest_batch(
+        email,
+        numbered([record("e1", "any news??", author=ANN_MAIL, created_at="2026-11-01T16:00:00Z")]),
+    )
+
+    assert _joined("e1")[:2] == (JoinRule.SAME_CUSTOMER, 0.7)
+
+
+def test_a_new_subject_from_the_same_customer_starts_a_conversation(
+    channel: Any, email: Any
+) -> None:
+    ingest_batch(
+        channel,
+        numbered(
+            [
+                record(
+                    "t1",
+                    "Router keeps dropping wifi",
+                    author=ANN_X,
+                    created_at="2026-11-01T10:00:00Z",
+                )
+            ]
+        ),
+    )
+    ingest_batch(
+        email,
+        numbered(
+            [
+                record(
+                    "e1",
+                    "Separate thing: my invoice shows a double charge",
+                    author=ANN_MAIL,
+                    created_at="2026-11-01T16:00:00Z",
+                )
+            ]
+        ),
+    )
+
+    assert _joined("e1")[0] == JoinRule.NEW
+    assert Conversation.objects.count() == 2
