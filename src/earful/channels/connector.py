@@ -121,6 +121,7 @@ REGISTRY: dict[str, str] = {
     "mastodon": "earful.channels.mastodon.connector",
     "bluesky": "earful.channels.bluesky.connector",
     "reddit": "earful.channels.reddit.connector",
+    "x": "earful.channels.x.connector",
     "webhook": "earful.channels.webhook.connector",
 }
 
