@@ -123,6 +123,7 @@ REGISTRY: dict[str, str] = {
     "reddit": "earful.channels.reddit.connector",
     "x": "earful.channels.x.connector",
     "webhook": "earful.channels.webhook.connector",
+    "widget": "earful.channels.widget.connector",
 }
 
 

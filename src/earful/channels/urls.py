@@ -8,4 +8,6 @@ app_name = "channels"
 
 urlpatterns = [
     path("webhook/<uuid:code>/", views.webhook, name="webhook"),
+    path("widget/<uuid:code>/", views.widget, name="widget"),
+    path("widget/<uuid:code>/embed.js", views.widget_embed, name="widget_embed"),
 ]
