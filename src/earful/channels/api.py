@@ -1,0 +1,86 @@
+"""Channel status over the REST API: last fetch, errors, lag; check and pause/resume."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Router, Schema
+from ninja.security import django_auth
+
+from earful.channels.access import access_channel
+from earful.channels.connector import build_connector
+from earful.channels.http import OutboundError
+from earful.channels.models import Channel
+from earful.channels.services import set_channel_enabled
+from earful.org.access import access_organization
+
+router = Router(tags=["channels"], auth=django_auth)
+
+
+class ChannelStatusOut(Schema):
+    code: str
+    name: str
+    kind: str
+    mode: str
+    enabled: bool
+    last_fetch_at: datetime | None
+    last_success_at: datetime | None
+    next_fetch_at: datetime | None
+    newest_item_at: datetime | None
+    failures: int
+    last_error: str
+    lag_seconds: int | None
+
+    @staticmethod
+    def resolve_code(obj: Channel) -> str:
+        return str(obj.code)
+
+    @staticmethod
+    def resolve_lag_seconds(obj: Channel) -> int | None:
+        # How stale the channel may be: time since its last successful fetch.
+        if obj.last_success_at is None:
+            return None
+        return max(0, int((timezone.now() - obj.last_success_at).total_seconds()))
+
+
+class CheckOut(Schema):
+    ok: bool
+    message: str
+
+
+class EnabledIn(Schema):
+    enabled: bool
+
+
+@router.get("/orgs/{org}/channels", response=list[ChannelStatusOut])
+def channels(request: HttpRequest, org: str) -> list[Channel]:
+    """The organization's channels with their fetch status, by name."""
+    membership = access_organization(request.user, org)
+    return list(Channel.objects.filter(organization=membership.organization).order_by("name"))
+
+
+@router.get("/orgs/{org}/channels/{code}", response=ChannelStatusOut)
+def channel_status(request: HttpRequest, org: str, code: str) -> Channel:
+    """One channel's fetch status."""
+    return access_channel(request.user, org, code)
+
+
+@router.post("/orgs/{org}/channels/{code}/check", response=CheckOut)
+def channel_check(request: HttpRequest, org: str, code: str) -> CheckOut:
+    """Try the channel's credentials now and say what works or what does not."""
+    channel = access_channel(request.user, org, code, manage=True)
+    try:
+        message = build_connector(channel.kind, channel.settings).check()
+    except OutboundError as exc:
+        return CheckOut(ok=False, message=str(exc))
+    return CheckOut(ok=True, message=message)
+
+
+@router.post("/orgs/{org}/channels/{code}/enabled", response=ChannelStatusOut)
+def channel_enabled(request: HttpRequest, org: str, code: str, body: EnabledIn) -> Channel:
+    """Pause or resume a channel; resuming makes it due at once."""
+    channel = access_channel(request.user, org, code, manage=True)
+    user = request.user if request.user.is_authenticated else None
+    return set_channel_enabled(channel, body.enabled, actor=user)
