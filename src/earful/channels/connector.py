@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 Record = dict[str, Any]
 Cursor = dict[str, Any] | None
+StreamItem = tuple[Record | None, Cursor]
 
 __all__ = [
     "AuthError",
@@ -109,8 +110,11 @@ class Connector(ABC):
     def check(self) -> str:
         """Validate the credentials; return a sentence saying what works, or raise AuthError."""
 
-    def stream(self) -> Iterator[Record]:
-        """Yield records as the platform pushes them, until closed (push sources only)."""
+    def stream(self, cursor: Cursor) -> Iterator[StreamItem]:
+        """Yield (record or None, cursor) as the platform pushes, from the cursor, until closed.
+
+        None stands for an event that was read but kept nothing, so the cursor still moves.
+        """
         raise NotImplementedError(f"{self.kind} channels are polled, not streamed")
 
 

@@ -51,6 +51,9 @@ class Channel(models.Model):
     failures = models.PositiveIntegerField(default=0)
     last_success_at = models.DateTimeField(null=True, blank=True)
     newest_item_at = models.DateTimeField(null=True, blank=True)
+    # Where a push stream (e.g. Bluesky's Jetstream) resumes; apart from the polling cursor
+    # because both may run at once.
+    stream_cursor = models.JSONField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -29,7 +29,7 @@ from earful.channels.connector import (
     connector_class,
 )
 from earful.channels.http import HttpPolicy, OutboundError, RateLimitedError
-from earful.channels.listening import hear, queries_for
+from earful.channels.listening import Terms, hear, queries_for
 from earful.channels.models import Channel
 from earful.org.events import record_event
 from earful.pipeline.ingest import IngestReport, ingest_batch
@@ -97,21 +97,21 @@ def run_channel(
         connector = build_connector(channel.kind, channel.settings, policy=policy)
         _fetch_pages(channel, connector, run)
     except RateLimitedError as exc:
-        _record_failure(channel, now, f"rate limited: {exc}", until=exc.until, counts=False)
+        record_failure(channel, now, f"rate limited: {exc}", until=exc.until, counts=False)
         run.error = str(exc)
     except AuthError as exc:
-        _record_failure(channel, now, f"credentials refused: {exc}", until=now + MAX_BACKOFF)
+        record_failure(channel, now, f"credentials refused: {exc}", until=now + MAX_BACKOFF)
         run.error = str(exc)
     except (ConnectorError, OutboundError) as exc:
-        _record_failure(channel, now, str(exc))
+        record_failure(channel, now, str(exc))
         run.error = str(exc)
     except Exception as exc:
         # A bug in one connector must not stop the others; the traceback goes to the log.
         log.exception("channel %s failed", channel.pk)
-        _record_failure(channel, now, f"unexpected error: {type(exc).__name__}: {exc}")
+        record_failure(channel, now, f"unexpected error: {type(exc).__name__}: {exc}")
         run.error = str(exc)
     else:
-        _record_success(channel, now)
+        record_success(channel, now)
     return run
 
 
@@ -131,17 +131,25 @@ def _fetch_pages(channel: Channel, connector: Connector, run: ChannelRun) -> Non
 
 
 def _ingest_page(
-    channel: Channel, result: FetchResult, terms: list[Any], run: ChannelRun
+    channel: Channel, result: FetchResult, terms: list[Terms], run: ChannelRun
 ) -> IngestReport:
-    addressed = [r for r in result.records if _via(r) not in LISTENED_VIA]
-    listened = [r for r in result.records if _via(r) in LISTENED_VIA]
-    heard = hear(terms, listened)
-    run.not_heard += len(listened) - len(heard)
-    records = addressed + heard
-    report = ingest_batch(channel, list(enumerate(records, start=1))) if records else IngestReport()
-    newest = max((str(r.get("created_at", "")) for r in records), default="")
+    report, newest = ingest_heard(channel, result.records, terms, run)
     _store_cursor(channel, result.cursor, newest)
     return report
+
+
+def ingest_heard(
+    channel: Channel, records: list[dict[str, Any]], terms: list[Terms], run: ChannelRun
+) -> tuple[IngestReport, str]:
+    """Ingest the records addressed to us and those a query hears; returns the newest time."""
+    addressed = [r for r in records if _via(r) not in LISTENED_VIA]
+    listened = [r for r in records if _via(r) in LISTENED_VIA]
+    heard = hear(terms, listened)
+    run.not_heard += len(listened) - len(heard)
+    kept = addressed + heard
+    report = ingest_batch(channel, list(enumerate(kept, start=1))) if kept else IngestReport()
+    newest = max((str(r.get("created_at", "")) for r in kept), default="")
+    return report, newest
 
 
 def _via(record: dict[str, Any]) -> str:
@@ -169,28 +177,24 @@ def _parse_time(value: str) -> datetime | None:
     return parsed if parsed.tzinfo else None
 
 
-def _record_success(channel: Channel, now: datetime) -> None:
+def record_success(channel: Channel, now: datetime, *, reschedule: bool = True) -> None:
+    """Clear the channel's error state after a good run (and set its next poll)."""
     with transaction.atomic():
         recovered = channel.failures > 0
         before = {"failures": channel.failures, "last_error": channel.last_error}
         channel.last_fetch_at = channel.last_success_at = now
         channel.failures = 0
         channel.last_error = ""
-        channel.next_fetch_at = now + timedelta(seconds=channel.poll_seconds)
-        channel.save(
-            update_fields=[
-                "last_fetch_at",
-                "last_success_at",
-                "failures",
-                "last_error",
-                "next_fetch_at",
-            ]
-        )
+        fields = ["last_fetch_at", "last_success_at", "failures", "last_error"]
+        if reschedule:
+            channel.next_fetch_at = now + timedelta(seconds=channel.poll_seconds)
+            fields.append("next_fetch_at")
+        channel.save(update_fields=fields)
         if recovered:
             record_event(channel.organization, "channel.recovered", target=channel, before=before)
 
 
-def _record_failure(
+def record_failure(
     channel: Channel,
     now: datetime,
     error: str,
@@ -198,6 +202,7 @@ def _record_failure(
     until: datetime | None = None,
     counts: bool = True,
 ) -> None:
+    """Note a failed run: the error, one more failure, and when to try again."""
     with transaction.atomic():
         changed = error != channel.last_error
         failures = channel.failures + 1 if counts else channel.failures
@@ -243,7 +248,10 @@ def run_forever(stop: threading.Event, *, max_sleep: float = 30.0) -> None:
 
 
 def start_in_background() -> threading.Event:
-    """Start the scheduler on a daemon thread; set the returned event to stop it."""
+    """Start the scheduler and the streams on daemon threads; set the returned event to stop."""
+    from earful.channels.streams import run_streams  # streams builds on this module
+
     stop = threading.Event()
     threading.Thread(target=run_forever, args=(stop,), name="earful-scheduler", daemon=True).start()
+    run_streams(stop)
     return stop

@@ -8,11 +8,12 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from earful.channels.models import Channel, ChannelKind, ChannelMode
+from earful.errors import DomainError
 from earful.org.events import record_event
 from earful.org.models import Organization
 
 
-class ChannelError(ValueError):
+class ChannelError(DomainError):
     """A channel request that cannot be carried out, with the reason."""
 
 

@@ -30,9 +30,10 @@ def _django() -> None:
 def listen(
     once: Annotated[bool, typer.Option("--once", help="Run due channels once, then exit.")] = False,
 ) -> None:
-    """Poll every enabled channel when due, with backoff, until stopped (Ctrl-C)."""
+    """Poll every enabled channel when due, with backoff, and run streams, until Ctrl-C."""
     _django()
     from earful.channels.scheduler import run_due_channels, run_forever
+    from earful.channels.streams import run_streams
 
     if once:
         runs = run_due_channels()
@@ -49,7 +50,8 @@ def listen(
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    console.print("listening; Ctrl-C to stop")
+    streams = run_streams(stop)
+    console.print(f"listening ({len(streams)} stream(s)); Ctrl-C to stop")
     run_forever(stop)
 
 

@@ -8,7 +8,9 @@ search treats spaces as AND and has no OR.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from atproto import Client, models  # type: ignore[import-untyped]
@@ -23,6 +25,8 @@ from atproto_client.exceptions import (  # type: ignore[import-untyped]
 )
 from atproto_client.request import Request  # type: ignore[import-untyped]
 from pydantic import Field, HttpUrl
+from websockets.exceptions import ConnectionClosedError, InvalidHandshake
+from websockets.sync.client import connect
 
 from earful.channels.connector import (
     AuthError,
@@ -34,14 +38,16 @@ from earful.channels.connector import (
     OutgoingReply,
     PayloadError,
     Record,
+    StreamItem,
 )
 from earful.channels.http import (
     GuardedTransport,
     HttpPolicy,
     RateLimitedError,
+    check_url,
     rate_limit_until,
 )
-from earful.channels.listening import compile_query
+from earful.channels.listening import Terms, compile_query
 from earful.channels.normalize import clip, iso_time
 
 AT_URI = re.compile(
@@ -61,6 +67,12 @@ class BlueskySettings(ChannelSettings):
     mentions: bool = True
     search: list[str] = Field(default_factory=list, max_length=20)
     page_size: int = Field(default=50, ge=1, le=100)
+    # Jetstream: the firehose of all new posts, filtered here by the listening terms.
+    stream: bool = False
+    jetstream_url: str = Field(
+        default="wss://jetstream2.us-east.bsky.network/subscribe",
+        pattern=r"^wss?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9/_-]*$",
+    )
 
 
 class GuardedRequest(Request):
@@ -82,6 +94,7 @@ class BlueskyConnector(Connector):
     kind = "bluesky"
     settings_model = BlueskySettings
     settings: BlueskySettings
+    streams = True
 
     def _client(self) -> Client:
         client = Client(base_url=str(self.settings.service), request=GuardedRequest(self.policy))
@@ -151,6 +164,27 @@ class BlueskyConnector(Connector):
         page = [_record(p, p.author, p.record, "search", p.indexed_at) for p in response.posts]
         return [r for r in page if r is not None], response.cursor
 
+    def stream(self, cursor: Cursor) -> Iterator[StreamItem]:
+        """New posts from Jetstream that a listening term names, resuming at the cursor."""
+        terms = list(self.listening)
+        if self.settings.search:
+            terms.append(Terms(include=tuple(self.settings.search)))
+        if not terms:
+            raise ConnectorError("the firehose needs a listening query or search terms")
+        query = "wantedCollections=app.bsky.feed.post"
+        since = (cursor or {}).get("time_us")
+        if isinstance(since, int):
+            query += f"&cursor={since}"
+        url = f"{self.settings.jetstream_url}?{query}"
+        check_url(url.replace("ws", "http", 1))
+        try:
+            with connect(url, open_timeout=self.policy.timeout, max_size=1 << 20) as socket:
+                for message in socket:
+                    yield _firehose_item(message, terms, cursor)
+                    cursor = {"time_us": _time_us(message, cursor)}
+        except (OSError, InvalidHandshake, ConnectionClosedError) as exc:
+            raise ConnectorError(f"the Jetstream connection failed: {clip(exc, 200)}") from None
+
     def send(self, reply: OutgoingReply) -> str:
         """Post the reply in the answered post's thread; returns the new post's at:// URI."""
         if len(reply.text) > MAX_POST_CHARS:
@@ -173,6 +207,54 @@ class BlueskyConnector(Connector):
         client = self._client()
         handle = client.me.handle if client.me else self.settings.handle
         return f"logged in as @{clip(handle, 100)} on {self.settings.service}"
+
+
+def _time_us(message: str | bytes, cursor: Cursor) -> int | None:
+    try:
+        value = json.loads(message).get("time_us")
+    except (ValueError, AttributeError):
+        value = None
+    previous = (cursor or {}).get("time_us")
+    return value if isinstance(value, int) else previous if isinstance(previous, int) else None
+
+
+def _firehose_item(message: str | bytes, terms: list[Terms], cursor: Cursor) -> StreamItem:
+    """The record of one Jetstream event if a term names it, with the cursor after it."""
+    after = {"time_us": _time_us(message, cursor)}
+    try:
+        event = json.loads(message)
+        commit = event.get("commit") or {}
+        if event.get("kind") != "commit" or commit.get("operation") != "create":
+            return None, after
+        post = commit.get("record") or {}
+        text, did, rkey = str(post.get("text") or ""), str(event["did"]), str(commit["rkey"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None, after
+    language = clip((post.get("langs") or [""])[0], 8)
+    if not text or not any(t.matches(text, language) for t in terms):
+        return None, after
+    if not re.fullmatch(r"did:[a-z0-9:._%-]{1,200}", did) or not re.fullmatch(
+        r"[A-Za-z0-9._~:-]{1,100}", rkey
+    ):
+        return None, after
+    reply = post.get("reply") or {}
+    parent = (reply.get("parent") or {}).get("uri") or ""
+    return {
+        "external_id": f"at://{did}/app.bsky.feed.post/{rkey}",
+        "text": text[:100_000],
+        "created_at": iso_time(post.get("createdAt")),
+        "kind": "reply" if parent else "post",
+        "in_reply_to": clip(parent, 255),
+        "url": f"https://bsky.app/profile/{did}/post/{rkey}",
+        "author": {"external_id": did},
+        "source": {
+            "via": "firehose",
+            "cid": clip(commit.get("cid"), 120),
+            "root_uri": clip((reply.get("root") or {}).get("uri"), 255),
+            "root_cid": clip((reply.get("root") or {}).get("cid"), 120),
+            "language": language,
+        },
+    }, after
 
 
 def _strong_ref(uri: Any, cid: Any) -> models.ComAtprotoRepoStrongRef.Main:
