@@ -1,18 +1,39 @@
-"""Every URL that names a tenant object, found by walking the URL configuration."""
+"""Every route that names a tenant object, found by walking the URL configuration."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
-# Values for each URL parameter, pointing at objects of the organization under test.
-TENANT_PARAMETERS = {"org": "acme"}
+# Every URL parameter that names something of an organization; tests give each a value.
+TENANT_PARAMETERS = frozenset(
+    {
+        "org",
+        "number",
+        "into",
+        "message",
+        "event",
+        "customer",
+        "target",
+        "merge",
+        "suggestion",
+        "decision",
+        "code",
+    }
+)
+_PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")
 
 
-def tenant_urls() -> list[str]:
-    """Concrete paths of every route whose parameters all name tenant objects."""
+def tenant_routes() -> list[str]:
+    """Route templates (e.g. /o/<org>/messages/) whose parameters all name tenant objects."""
     return sorted(set(_walk(get_resolver().url_patterns, "")))
+
+
+def fill(route: str, values: dict[str, str]) -> str:
+    """A concrete path for a route template."""
+    return _PARAMETER.sub(lambda match: values[match.group(1)], route)
 
 
 def _walk(patterns: list[URLPattern | URLResolver], prefix: str) -> Iterator[str]:
@@ -21,14 +42,6 @@ def _walk(patterns: list[URLPattern | URLResolver], prefix: str) -> Iterator[str
         if isinstance(pattern, URLResolver):
             yield from _walk(pattern.url_patterns, route)
             continue
-        names = pattern.pattern.regex.groupindex
-        if names and set(names) <= set(TENANT_PARAMETERS):
-            yield "/" + _fill(route)
-
-
-def _fill(route: str) -> str:
-    for name, value in TENANT_PARAMETERS.items():
-        for converter in ("slug", "str", ""):
-            token = f"<{converter}:{name}>" if converter else f"<{name}>"
-            route = route.replace(token, value)
-    return route.replace("^", "").replace("$", "")
+        names = set(_PARAMETER.findall(route))
+        if names and "org" in names and names <= TENANT_PARAMETERS:
+            yield "/" + route.replace("^", "").replace("$", "")

@@ -1,4 +1,4 @@
-"""Nobody sees another organization's data: every tenant URL answers an outsider with 404."""
+"""Nobody sees another organization's data: every tenant route answers an outsider with 404."""
 
 from __future__ import annotations
 
@@ -7,34 +7,83 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.tenancy import tenant_urls
+from earful.channels.models import Channel
+from earful.conversations.actions import move_message
+from earful.conversations.models import Conversation, Message
+from earful.customers.merging import merge_customers
+from earful.customers.models import Customer, LinkKind, LinkSuggestion
+from earful.pipeline.ingest import ingest_batch
+from tests.helpers import numbered, record
+from tests.tenancy import fill, tenant_routes
 
-URLS = tenant_urls()
+ROUTES = tenant_routes()
 
 
-def test_the_walk_finds_the_tenant_urls() -> None:
-    assert "/o/acme/messages/" in URLS
-    assert "/api/v1/orgs/acme/messages" in URLS
+@pytest.fixture
+def values(channel: Any, owner: Any) -> dict[str, str]:
+    """Real objects of the organization 'acme' for every tenant parameter."""
+    ingest_batch(
+        channel,
+        numbered(
+            [
+                record(
+                    "1", "router broken", author={"external_id": "a", "display_name": "Sam Reed"}
+                ),
+                record("2", "bill wrong", author={"external_id": "b", "display_name": "Sam Reed"}),
+                record("3", "hello", author={"external_id": "c"}),
+            ]
+        ),
+    )
+    first, second = Conversation.objects.order_by("number")[:2]
+    message = Message.objects.get(external_id="1")
+    event = move_message(Message.objects.get(external_id="3"), first, by=owner)
+    a, b, c = (Customer.objects.get(identities__external_id=x) for x in "abc")
+    merge = merge_customers(c, a, rule=LinkKind.AGENT, by=owner)
+    return {
+        "org": "acme",
+        "number": str(first.number),
+        "into": str(second.number),
+        "message": str(message.code),
+        "event": str(event.code),
+        "customer": str(a.code),
+        "target": str(b.code),
+        "merge": str(merge.code),
+        "suggestion": str(LinkSuggestion.objects.get().code),
+        "decision": "reject",
+        "code": str(Channel.objects.get().code),
+    }
 
 
-@pytest.mark.parametrize("url", URLS)
-def test_an_outsider_gets_404_everywhere(url: str, org: Any, outsider: Any, client: Client) -> None:
+def test_the_walk_finds_the_tenant_routes() -> None:
+    assert "/o/<slug:org>/messages/" in ROUTES
+    assert "/api/v1/orgs/<org>/messages" in ROUTES
+    assert "/api/v1/orgs/<org>/conversations/<number>/merge-into/<into>" in ROUTES
+    assert len(ROUTES) >= 15
+
+
+def _statuses(client: Client, path: str) -> dict[str, int]:
+    return {method: client.generic(method, path).status_code for method in ("GET", "POST")}
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_only_members_reach_tenant_objects(
+    route: str, values: dict[str, str], outsider: Any, owner: Any, client: Client
+) -> None:
+    path = fill(route, values)
+
+    stranger = _statuses(client, path)
     client.force_login(outsider)
-
-    assert client.get(url).status_code == 404
-
-
-@pytest.mark.parametrize("url", URLS)
-def test_a_stranger_must_sign_in(url: str, org: Any, client: Client) -> None:
-    response = client.get(url)
-
-    assert response.status_code in {302, 401}
-    if response.status_code == 302:
-        assert response["Location"].startswith("/login/")
-
-
-@pytest.mark.parametrize("url", URLS)
-def test_a_member_gets_the_page(url: str, owner: Any, client: Client) -> None:
+    outside = _statuses(client, path)
+    missing = _statuses(client, fill(route, {**values, "org": "no-such-org"}))
     client.force_login(owner)
+    member = client.get(path).status_code
 
-    assert client.get(url).status_code == 200
+    # A stranger is asked to sign in (pages redirect, the API answers 401).
+    assert set(stranger.values()) <= {302, 401, 405}, stranger
+    assert {302, 401} & set(stranger.values())
+    # An outsider learns nothing: the answer is the one for an organization that does not exist.
+    assert outside == missing
+    assert set(outside.values()) <= {404, 405, 422}, outside
+    # 422 only where the body is checked before anything is looked up.
+    assert 404 in outside.values() or outside["POST"] == 422
+    assert member in {200, 405}

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from earful.conversations.models import Conversation, JoinRule, Message, Status
 from earful.conversations.threading import allocate_conversation_numbers, refresh_conversations
+from earful.errors import DomainError
 from earful.org.events import record_event
 from earful.org.models import Event
 
@@ -16,7 +17,7 @@ Actor = User | AnonymousUser | None
 UNDOABLE = frozenset({"conversation.message_moved", "conversation.split", "conversation.merged"})
 
 
-class ConversationActionError(ValueError):
+class ConversationActionError(DomainError):
     """An action on conversations that cannot be done, with the reason."""
 
 

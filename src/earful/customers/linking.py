@@ -36,6 +36,7 @@ from earful.customers.models import (
     LinkSuggestion,
     SuggestionStatus,
 )
+from earful.errors import DomainError
 from earful.org.events import record_event
 from earful.org.models import Organization
 
@@ -258,7 +259,7 @@ def decide_suggestion(
     """An agent's answer to a suggestion: confirm merges the two, reject keeps them apart."""
     suggestion = LinkSuggestion.objects.select_for_update().get(pk=suggestion.pk)
     if suggestion.status != SuggestionStatus.PENDING:
-        raise ValueError("this suggestion was already decided")
+        raise DomainError("this suggestion was already decided")
     suggestion.status = SuggestionStatus.CONFIRMED if confirm else SuggestionStatus.REJECTED
     suggestion.decided_by = by if isinstance(by, User) else None
     suggestion.decided_at = timezone.now()

@@ -8,10 +8,11 @@ from django.utils import timezone
 
 from earful.conversations.models import Conversation
 from earful.customers.models import Customer, CustomerMerge, Identity, LinkKind
+from earful.errors import DomainError
 from earful.org.events import record_event
 
 
-class MergeError(ValueError):
+class MergeError(DomainError):
     """A merge or unmerge that cannot be done, with the reason."""
 
 

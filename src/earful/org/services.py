@@ -7,13 +7,14 @@ from django.contrib.auth.models import AbstractUser
 from django.db import transaction
 from django.utils.text import slugify
 
+from earful.errors import DomainError
 from earful.org.events import record_event
 from earful.org.models import Department, Membership, Organization, Role
 
 DEFAULT_DEPARTMENTS = ("Support", "Social", "IT", "Legal", "R&D")
 
 
-class OrgError(ValueError):
+class OrgError(DomainError):
     """A request about organizations that cannot be carried out, with the reason."""
 
 
