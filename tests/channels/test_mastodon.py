@@ -13,7 +13,7 @@ from earful.channels.outgoing import reply_for, send_reply
 from earful.channels.scheduler import run_channel
 from earful.channels.services import create_channel
 from earful.conversations.models import Message
-from tests.channels.fakes import FAST, FakeServer, Reply, Seen, fixture_json
+from tests.channels.fakes import FAST, FakeServer, Reply, Seen, fixture_json, fixture_text
 
 TOKEN = "good-token-123"
 
@@ -205,3 +205,39 @@ def test_check_names_the_account(fake: FakeServer, instance: FakeMastodon) -> No
     connector = build_connector("mastodon", settings(fake), policy=FAST)
 
     assert connector.check() == f"logged in as @acmeair on {fake.url}/"
+
+
+def test_the_notification_stream_delivers_mentions(
+    org: Any, fake: FakeServer, instance: FakeMastodon
+) -> None:
+    from earful.channels.streams import stream_channel
+
+    streaming = fake.url.replace("http://", "ws://")
+    v2 = fixture_json("mastodon", "instance_v2.json")
+    v2["configuration"]["urls"]["streaming"] = streaming
+    fake.reply("GET", "/api/v2/instance", 200, v2)
+    fake.reply(
+        "GET",
+        "/api/v1/instance",
+        200,
+        {"uri": "social.example", "urls": {"streaming_api": streaming}},
+    )
+    fake.route(
+        "GET",
+        "/api/v1/streaming/user/notification",
+        instance.guarded(
+            lambda _: (
+                200,
+                {"Content-Type": "text/event-stream"},
+                fixture_text("mastodon", "streaming_user_notification.txt"),
+            )
+        ),
+    )
+    channel = create_channel(
+        org, name="Streamed", kind="mastodon", settings=settings(fake, stream=True)
+    )
+
+    run = stream_channel(channel, policy=FAST)
+
+    assert (run.error, run.stored) == ("", 2)
+    assert Message.objects.filter(channel=channel, external_id="113520000000000003").exists()

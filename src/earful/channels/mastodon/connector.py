@@ -8,7 +8,10 @@ it finds is kept only if a listening query hears it.
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +22,7 @@ from mastodon import (
     MastodonNotFoundError,
     MastodonRatelimitError,
     MastodonUnauthorizedError,
+    StreamListener,
 )
 from pydantic import Field, HttpUrl
 
@@ -32,6 +36,7 @@ from earful.channels.connector import (
     OutgoingReply,
     PayloadError,
     Record,
+    StreamItem,
 )
 from earful.channels.http import RateLimitedError, guarded_session
 from earful.channels.listening import compile_query
@@ -52,6 +57,8 @@ class MastodonSettings(ChannelSettings):
     search: list[str] = Field(default_factory=list, max_length=20)
     reply_visibility: str = Field(default="public", pattern="^(public|unlisted|private)$")
     page_size: int = Field(default=40, ge=1, le=40)
+    # Mentions pushed by the streaming API as they happen (polling still catches up).
+    stream: bool = False
 
 
 class MastodonConnector(Connector):
@@ -60,6 +67,7 @@ class MastodonConnector(Connector):
     kind = "mastodon"
     settings_model = MastodonSettings
     settings: MastodonSettings
+    streams = True
 
     def _api(self) -> Mastodon:
         return Mastodon(
@@ -121,6 +129,36 @@ class MastodonConnector(Connector):
             found = api.search_v2(arg, result_type="statuses", min_id=since, limit=limit)
             statuses = list(found["statuses"])
         return statuses, [str(s["id"]) for s in statuses]
+
+    def stream(self, cursor: Cursor) -> Iterator[StreamItem]:
+        """Mentions from the user notification stream (SSE), until the server closes it."""
+        # Mastodon.py's stream call blocks and calls back; a thread turns that into a generator.
+        events: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1000)
+
+        class Listener(StreamListener):
+            def on_notification(self, notification: Any) -> None:
+                events.put(("notification", notification))
+
+        api = self._api()
+
+        def listen() -> None:
+            try:
+                api.stream_user_notifications(Listener(), run_async=False)
+            except Exception as exc:  # handed to the consuming side, which raises it there
+                events.put(("error", exc))
+            finally:
+                events.put(("end", None))
+
+        threading.Thread(target=listen, name="earful-mastodon-stream", daemon=True).start()
+        while True:
+            kind, item = events.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                with _translated(api):
+                    raise item
+            if item.get("type") == "mention" and item.get("status"):
+                yield to_record(item["status"], "mention"), cursor
 
     def send(self, reply: OutgoingReply) -> str:
         """Post the reply under the status it answers, mentioning its author."""
