@@ -119,3 +119,24 @@ def test_it_writes_an_event_per_processed_chunk(channel: Any) -> None:
 
     event = Event.objects.get(verb="messages.ingested")
     assert event.after == {"messages": 2, "conversations": 2}
+
+
+def test_a_blocked_author_or_pattern_is_never_stored(channel: Any) -> None:
+    from earful.channels.blocking import add_block_rule
+
+    add_block_rule(channel.organization, identity="@troll", reason="abuse")
+    add_block_rule(channel.organization, pattern="cheap pills*now", reason="spam")
+
+    report = ingest_batch(
+        channel,
+        numbered(
+            [
+                record("1", "hello", author={"external_id": "t1", "handle": "troll"}),
+                record("2", "CHEAP PILLS, buy now"),
+                record("3", "my bill is wrong"),
+            ]
+        ),
+    )
+
+    assert (report.blocked, report.stored) == (2, 1)
+    assert list(RawMessage.objects.values_list("external_id", flat=True)) == ["3"]

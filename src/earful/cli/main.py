@@ -127,6 +127,7 @@ def _print_import_summary(summary: object, elapsed: float) -> None:
     table.add_row("imported (new)", f"{report.stored:,}")
     table.add_row("duplicates (already stored)", f"{report.duplicates:,}")
     table.add_row("rejected", f"{summary.rejected:,}")
+    table.add_row("blocked at the door", f"{report.blocked:,}")
     table.add_row("processed (triaged, threaded)", f"{report.processed:,}")
     table.add_row("replies linked to their parent", f"{summary.linked_replies:,}")
     table.add_row("seconds", f"{elapsed:.1f}")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.utils import timezone
 
+from earful.channels.blocking import drop_blocked
 from earful.channels.models import Channel, RawMessage
 from earful.channels.records import RawRecord, Rejection, parse_record
 from earful.conversations.models import Message
@@ -39,6 +40,7 @@ class IngestReport:
     stored: int = 0
     duplicates: int = 0
     processed: int = 0
+    blocked: int = 0
     rejections: list[Rejection] = field(default_factory=list)
 
     def add(self, other: IngestReport) -> None:
@@ -46,6 +48,7 @@ class IngestReport:
         self.stored += other.stored
         self.duplicates += other.duplicates
         self.processed += other.processed
+        self.blocked += other.blocked
         self.rejections.extend(other.rejections)
 
 
@@ -61,10 +64,12 @@ def ingest_batch(
 def store_raw(
     channel: Channel, items: Iterable[tuple[int, dict[str, object] | Rejection]]
 ) -> IngestReport:
-    """Store valid records as raw messages; duplicates and bad records are counted, not stored."""
+    """Store valid records as raw messages; blocked, duplicate and bad ones are only counted."""
     report = IngestReport()
     records: dict[str, RawRecord] = {}
-    for number, item in items:
+    kept, dropped = drop_blocked(channel, items)
+    report.blocked = len(dropped)
+    for number, item in kept:
         parsed = item if isinstance(item, Rejection) else parse_record(number, item)
         if isinstance(parsed, Rejection):
             report.rejections.append(parsed)
