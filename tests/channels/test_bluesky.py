@@ -9,10 +9,10 @@ import pytest
 
 from earful.channels.connector import AuthError, PayloadError, build_connector
 from earful.channels.http import RateLimitedError
-from earful.channels.models import Channel, ListeningQuery
+from earful.channels.models import Channel
 from earful.channels.outgoing import reply_for, send_reply
 from earful.channels.scheduler import run_channel
-from earful.channels.services import create_channel
+from earful.channels.services import create_channel, save_listening_query
 from earful.conversations.models import Message
 from tests.channels.fakes import FAST, FakeServer, Reply, Seen, fixture_json
 
@@ -86,9 +86,7 @@ def account(org: Any, fake: FakeServer, network: FakeBluesky) -> Channel:
 def test_it_hears_a_post_naming_the_brand_without_a_mention(
     org: Any, fake: FakeServer, network: FakeBluesky
 ) -> None:
-    ListeningQuery.objects.create(
-        organization=org, name="brand", brands=["Acme Air"], exclusions=["hiring"]
-    )
+    save_listening_query(org, "brand", brands=["Acme Air"], exclusions=["hiring"])
     channel = create_channel(
         org, name="Listen", kind="bluesky", settings=settings(fake, mentions=False)
     )

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from websockets.sync.server import ServerConnection, serve
 
-from earful.channels.models import Channel, ListeningQuery
-from earful.channels.services import create_channel
+from earful.channels.models import Channel
+from earful.channels.services import create_channel, save_listening_query
 from earful.channels.streams import stream_channel, streaming_channels
 from earful.conversations.models import Message
 from tests.channels.fakes import FAST, fixture_text
@@ -45,7 +45,7 @@ def jetstream(loopback: None) -> Iterator[Jetstream]:
 
 @pytest.fixture
 def firehose(org: Any, jetstream: Jetstream) -> Channel:
-    ListeningQuery.objects.create(organization=org, name="brand", brands=["Acme Air"])
+    save_listening_query(org, "brand", brands=["Acme Air"])
     return create_channel(
         org,
         name="Firehose",

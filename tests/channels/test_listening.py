@@ -8,6 +8,7 @@ import pytest
 
 from earful.channels.listening import Terms, compile_query, hear, queries_for, terms_of
 from earful.channels.models import ListeningQuery
+from earful.channels.services import ChannelError, save_listening_query
 
 ACME = Terms(include=("Acme Air", "#flyacme", "SkyMiles+"), exclude=("job", "hiring"))
 
@@ -60,9 +61,8 @@ def test_queries_apply_to_their_channels_only(org: Any, channel: Any) -> None:
     from earful.channels.services import get_or_create_channel
 
     other = get_or_create_channel(org, name="Feeds", kind="rss")
-    everywhere = ListeningQuery.objects.create(organization=org, name="brand", brands=["Acme Air"])
-    scoped = ListeningQuery.objects.create(organization=org, name="rivals", competitors=["Rival"])
-    scoped.channels.add(other)
+    everywhere = save_listening_query(org, "brand", brands=["Acme Air"])
+    save_listening_query(org, "rivals", competitors=["Rival"], channels=[other])
 
     assert queries_for(channel) == [terms_of(everywhere)]
     assert len(queries_for(other)) == 2
@@ -72,3 +72,21 @@ def test_it_cleans_quotes_out_of_terms(org: Any) -> None:
     query = ListeningQuery(organization=org, name="q", brands=['Acme "Air"'], hashtags=["flyacme"])
 
     assert terms_of(query).include == ("Acme Air", "#flyacme")
+
+
+def test_saving_a_query_again_replaces_it_with_an_audit_event(org: Any) -> None:
+    from earful.org.models import Event
+
+    save_listening_query(org, "brand", brands=["Acme"])
+    query = save_listening_query(org, "brand", brands=["Acme Air"], exclusions=["job"])
+
+    assert (query.brands, query.exclusions) == (["Acme Air"], ["job"])
+    assert ListeningQuery.objects.filter(organization=org).count() == 1
+    event = Event.objects.filter(verb="listening_query.saved").order_by("at").last()
+    assert event is not None and event.before is not None
+    assert event.before["brands"] == ["Acme"]
+
+
+def test_a_query_must_listen_for_something(org: Any) -> None:
+    with pytest.raises(ChannelError, match="at least one"):
+        save_listening_query(org, "empty", exclusions=["spam"])

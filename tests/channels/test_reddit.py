@@ -9,10 +9,10 @@ import pytest
 
 from earful.channels.connector import AuthError, OutgoingReply, PayloadError, build_connector
 from earful.channels.http import RateLimitedError
-from earful.channels.models import Channel, ListeningQuery
+from earful.channels.models import Channel
 from earful.channels.outgoing import reply_for, send_reply
 from earful.channels.scheduler import run_channel
-from earful.channels.services import create_channel
+from earful.channels.services import create_channel, save_listening_query
 from earful.conversations.models import Message
 from tests.channels.fakes import FAST, FakeServer, Reply, Seen, fixture_json
 
@@ -141,9 +141,7 @@ def test_it_pages_a_subreddit_and_resumes_from_the_cursor(
 def test_it_searches_with_the_compiled_listening_query(
     org: Any, fake: FakeServer, reddit: FakeReddit
 ) -> None:
-    ListeningQuery.objects.create(
-        organization=org, name="brand", brands=["Acme Air"], exclusions=["hiring"]
-    )
+    save_listening_query(org, "brand", brands=["Acme Air"], exclusions=["hiring"])
     channel = create_channel(
         org, name="Search", kind="reddit", settings=settings(fake, mentions=False)
     )

@@ -8,9 +8,9 @@ from typing import Any
 import time_machine
 from django.utils import timezone
 
-from earful.channels.models import Channel, ListeningQuery
+from earful.channels.models import Channel
 from earful.channels.scheduler import next_due_in, run_channel, run_due_channels
-from earful.channels.services import create_channel, set_channel_enabled
+from earful.channels.services import create_channel, save_listening_query, set_channel_enabled
 from earful.conversations.models import Message
 from earful.org.models import Event
 from tests.channels.fakes import FAST, FakeServer, Seen, fixture_text
@@ -93,7 +93,7 @@ def test_it_runs_only_due_enabled_channels(org: Any, fake: FakeServer) -> None:
 def test_a_feed_is_filtered_by_the_listening_queries(org: Any, fake: FakeServer) -> None:
     paged(fake, page2_fails=False)
     channel = feed_channel(org, fake)
-    ListeningQuery.objects.create(organization=org, name="brand", brands=["Acme Air"])
+    save_listening_query(org, "brand", brands=["Acme Air"])
 
     run = run_channel(channel, policy=FAST)
 

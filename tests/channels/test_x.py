@@ -8,10 +8,9 @@ import pytest
 
 from earful.channels.connector import AuthError, OutgoingReply, PayloadError, build_connector
 from earful.channels.http import RateLimitedError
-from earful.channels.models import ListeningQuery
 from earful.channels.outgoing import reply_for, send_reply
 from earful.channels.scheduler import run_channel
-from earful.channels.services import create_channel
+from earful.channels.services import create_channel, save_listening_query
 from earful.conversations.models import Message
 from tests.channels.fakes import FAST, FakeServer, Reply, Seen, fixture_json
 
@@ -74,9 +73,7 @@ def settings(fake: FakeServer, **extra: Any) -> dict[str, Any]:
 def test_it_hears_the_brand_and_walks_back_from_the_cursor(
     org: Any, fake: FakeServer, network: FakeX
 ) -> None:
-    ListeningQuery.objects.create(
-        organization=org, name="brand", brands=["Acme Air"], exclusions=["hiring"]
-    )
+    save_listening_query(org, "brand", brands=["Acme Air"], exclusions=["hiring"])
     channel = create_channel(
         org, name="X", kind="x", settings=settings(fake, user_id="", page_size=10)
     )

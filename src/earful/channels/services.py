@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from earful.channels.models import Channel, ChannelKind, ChannelMode
+from earful.channels.models import Channel, ChannelKind, ChannelMode, ListeningQuery
 from earful.errors import DomainError
 from earful.org.events import record_event
 from earful.org.models import Organization
@@ -95,3 +95,46 @@ def set_channel_enabled(channel: Channel, enabled: bool, *, actor: User | None =
         after={"enabled": enabled},
     )
     return channel
+
+
+LISTENING_FIELDS = ("brands", "products", "hashtags", "competitors", "exclusions", "languages")
+
+
+@transaction.atomic
+def save_listening_query(
+    organization: Organization,
+    name: str,
+    *,
+    channels: list[Channel] | None = None,
+    actor: User | None = None,
+    **terms: list[str],
+) -> ListeningQuery:
+    """Create or replace the organization's listening query of that name, with its event."""
+    unknown = set(terms) - set(LISTENING_FIELDS)
+    if unknown:
+        raise ChannelError(f"unknown listening fields: {', '.join(sorted(unknown))}")
+    cleaned = {
+        field: [str(t).strip()[:100] for t in terms.get(field, []) if str(t).strip()][:50]
+        for field in LISTENING_FIELDS
+    }
+    if not any(cleaned[f] for f in ("brands", "products", "hashtags", "competitors")):
+        raise ChannelError("a listening query needs at least one brand, product, hashtag or rival")
+    if any(c.organization_id != organization.pk for c in channels or []):
+        raise ChannelError("a channel belongs to another organization")
+    query = ListeningQuery.objects.filter(organization=organization, name=name).first()
+    before = {f: getattr(query, f) for f in LISTENING_FIELDS} if query else None
+    if query is None:
+        query = ListeningQuery(organization=organization, name=name)
+    for field, value in cleaned.items():
+        setattr(query, field, value)
+    query.save()
+    query.channels.set(channels or [])
+    record_event(
+        organization,
+        "listening_query.saved",
+        actor=actor,
+        target=query,
+        before=before,
+        after=cleaned,
+    )
+    return query

@@ -1,13 +1,15 @@
-"""CLI commands of the channels subsystem: `earful listen`, `channels`, `channel-check`.
+"""CLI commands of the channels subsystem: listen, channels, channel-check/-add, listening-query.
 
 Plain typer-compatible functions; earful.cli.main registers them.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -108,3 +110,76 @@ def channel_check(
         console.print(f"[red]{channel.name}: {exc}", highlight=False, markup=False)
         raise typer.Exit(1) from None
     console.print(f"{channel.name}: {message}", highlight=False, markup=False)
+
+
+_SETTINGS_OPTION: Path = typer.Option(
+    ..., "--settings", exists=True, dir_okay=False, help="JSON file of the kind's settings."
+)
+
+
+def channel_add(
+    name: Annotated[str, typer.Argument(help="A name for the channel.")],
+    kind: Annotated[str, typer.Option(help="rss, email, mastodon, bluesky, reddit, x, ...")],
+    settings: Path = _SETTINGS_OPTION,
+    org: Annotated[str, typer.Option(help="Organization slug.")] = "default",
+    mode: Annotated[str, typer.Option(help="listen, or engage to also reply.")] = "engage",
+    poll_seconds: Annotated[int, typer.Option(help="Seconds between polls.")] = 300,
+) -> None:
+    """Add a channel; its settings (credentials included) come from a JSON file, never argv."""
+    _django()
+    from earful.channels.services import ChannelError, create_channel
+    from earful.org.models import Organization
+
+    organization = Organization.objects.filter(slug=org).first()
+    if organization is None:
+        console.print(f"[red]no organization {org!r}", highlight=False)
+        raise typer.Exit(2)
+    try:
+        raw = json.loads(settings.read_text(encoding="utf-8"))
+        channel = create_channel(
+            organization, name=name, kind=kind, settings=raw, mode=mode, poll_seconds=poll_seconds
+        )
+    except (ValueError, ChannelError) as exc:
+        console.print(f"cannot add {name!r}: {exc}", highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    console.print(f"added {channel.name} ({channel.kind}); code {channel.code}", highlight=False)
+
+
+def listening_query(
+    name: Annotated[str, typer.Argument(help="The query's name; saving again replaces it.")],
+    org: Annotated[str, typer.Option(help="Organization slug.")] = "default",
+    brand: Annotated[list[str] | None, typer.Option(help="A brand name (repeatable).")] = None,
+    product: Annotated[list[str] | None, typer.Option(help="A product (repeatable).")] = None,
+    hashtag: Annotated[list[str] | None, typer.Option(help="A hashtag (repeatable).")] = None,
+    competitor: Annotated[list[str] | None, typer.Option(help="A rival (repeatable).")] = None,
+    exclude: Annotated[list[str] | None, typer.Option(help="A term to drop (repeatable).")] = None,
+    language: Annotated[list[str] | None, typer.Option(help="Only these languages.")] = None,
+) -> None:
+    """Save a listening query: posts naming any term and no exclusion are heard."""
+    _django()
+    from earful.channels.listening import compile_query, terms_of
+    from earful.channels.services import ChannelError, save_listening_query
+    from earful.org.models import Organization
+
+    organization = Organization.objects.filter(slug=org).first()
+    if organization is None:
+        console.print(f"[red]no organization {org!r}", highlight=False)
+        raise typer.Exit(2)
+    try:
+        query = save_listening_query(
+            organization,
+            name,
+            brands=brand or [],
+            products=product or [],
+            hashtags=hashtag or [],
+            competitors=competitor or [],
+            exclusions=exclude or [],
+            languages=language or [],
+        )
+    except ChannelError as exc:
+        console.print(f"cannot save {name!r}: {exc}", highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    terms = terms_of(query)
+    for network in ("x", "reddit", "bluesky", "mastodon"):
+        compiled = " | ".join(compile_query(terms, network))
+        console.print(f"{network}: {compiled}", highlight=False, markup=False)
