@@ -85,3 +85,12 @@ def test_train_with_corrections_file(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert out.is_file()
     assert "1 corrections used" in result.output
+
+
+def test_triage_survives_invalid_utf8() -> None:
+    stdin = b'{"id": 1, "text": "caf\xe9 \xff\xfe broken"}\n{"id": 2, "text": "ok"}\n'
+    result = CliRunner().invoke(_app(), ["triage", "--model", "fast"], input=stdin)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(x) for x in result.stdout.splitlines()]
+    assert [r["id"] for r in rows] == [1, 2]
+    assert all("sentiment" in r for r in rows)

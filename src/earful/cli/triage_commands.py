@@ -5,6 +5,7 @@ Plain typer-compatible functions; earful.cli.main registers them.
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from collections.abc import Iterable, Iterator
@@ -95,7 +96,10 @@ def triage(
         raise typer.BadParameter(
             f"unknown model {model!r}; choose fast or best", param_hint="--model"
         )
-    run_triage(model, sys.stdin, sys.stdout)
+    # Undecodable bytes become U+FFFD instead of ending the run on a UnicodeDecodeError.
+    buffer = getattr(sys.stdin, "buffer", None)
+    lines = io.TextIOWrapper(buffer, encoding="utf-8", errors="replace") if buffer else sys.stdin
+    run_triage(model, lines, sys.stdout)
 
 
 def train(

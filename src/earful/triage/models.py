@@ -127,8 +127,13 @@ class BestScorer:
 
     name = "best"
 
-    def __init__(self, directory: Path, heads: bool = True) -> None:
-        """Load model.onnx, tokenizer.json, meta.json (and heads.npz unless `heads` is False)."""
+    def __init__(
+        self, directory: Path, heads: bool = True, delta: FloatArray | None = None
+    ) -> None:
+        """Load model.onnx, tokenizer.json, meta.json (and heads.npz unless `heads` is False).
+
+        `delta` (embedding dim x 5) is an organization's correction added to the logits.
+        """
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -147,6 +152,7 @@ class BestScorer:
         self.session = ort.InferenceSession(
             str(directory / "model.onnx"), sess_options=opts, providers=["CPUExecutionProvider"]
         )
+        self.delta = delta
         self.complaint_coef: FloatArray | None = None
         self.complaint_bias = 0.0
         if heads:
@@ -190,12 +196,21 @@ class BestScorer:
         sent, _, emb = self._run(texts)
         return emb, sent
 
+    def logits(self, texts: list[str]) -> tuple[FloatArray, FloatArray]:
+        """Return ((n, 5) logits [neg, neu, pos, complaint, suggestion], embeddings)."""
+        sent, sugg, emb = self._run(texts)
+        z = np.zeros((len(texts), 5), dtype=np.float32)
+        z[:, :3] = sent
+        z[:, 4] = sugg
+        if self.complaint_coef is not None:
+            z[:, 3] = np.hstack([emb, sent]) @ self.complaint_coef + self.complaint_bias
+        else:
+            z[:, 3] = -60.0  # no complaint head loaded: never a complaint
+        if self.delta is not None and self.delta.shape[0] == emb.shape[1]:
+            z += emb @ self.delta
+        return z, emb
+
     def scores(self, texts: list[str]) -> Scores:
         """Score normalized texts."""
-        sent, sugg, emb = self._run(texts)
-        if self.complaint_coef is None:
-            comp = np.zeros(len(texts), dtype=np.float32)
-        else:
-            feats = np.hstack([emb, sent])
-            comp = sigmoid(feats @ self.complaint_coef + self.complaint_bias)
-        return Scores(softmax(sent), comp, sigmoid(sugg))
+        z, _ = self.logits(texts)
+        return Scores(softmax(z[:, :3]), sigmoid(z[:, 3]), sigmoid(z[:, 4]))
