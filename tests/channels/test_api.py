@@ -100,3 +100,38 @@ def test_an_outsider_gets_404_everywhere(
     assert response.status_code == 404
     feed.refresh_from_db()
     assert feed.enabled
+
+
+def test_an_admin_blocks_and_unblocks_an_identity(org: Any, owner: Any) -> None:
+    created = client.post(
+        "/orgs/acme/blocks", json={"identity": "@troll", "reason": "abuse"}, user=owner
+    )
+
+    assert created.status_code == 201
+    rule = created.json()
+    assert (rule["action"], rule["identity"]) == ("block", "@troll")
+    assert [r["code"] for r in client.get("/orgs/acme/blocks", user=owner).json()] == [rule["code"]]
+    assert client.delete(f"/orgs/acme/blocks/{rule['code']}", user=owner).status_code == 204
+    assert client.get("/orgs/acme/blocks", user=owner).json() == []
+    assert Event.objects.filter(verb="block_rule.removed", actor=owner).exists()
+
+
+def test_a_block_rule_must_name_something(org: Any, owner: Any) -> None:
+    response = client.post("/orgs/acme/blocks", json={"pattern": "*"}, user=owner)
+
+    assert response.status_code == 400
+    assert "wildcards" in response.json()["detail"]
+
+
+def test_blocks_are_not_for_agents_or_outsiders(org: Any, owner: Any, outsider: Any) -> None:
+    from django.contrib.auth import get_user_model
+
+    agent = get_user_model().objects.get(username="teammate@acme.example")
+    code = client.post("/orgs/acme/blocks", json={"identity": "x"}, user=owner).json()["code"]
+
+    for user in (agent, outsider):
+        assert client.get("/orgs/acme/blocks", user=user).status_code == 404
+        assert (
+            client.post("/orgs/acme/blocks", json={"identity": "y"}, user=user).status_code == 404
+        )
+        assert client.delete(f"/orgs/acme/blocks/{code}", user=user).status_code == 404

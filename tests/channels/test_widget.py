@@ -115,3 +115,28 @@ def test_an_unknown_or_disabled_widget_is_404(widget: Channel, channel: Channel)
     assert Client().get(f"/in/widget/{channel.code}/").status_code == 404
     set_channel_enabled(widget, False)
     assert Client().get(f"/in/widget/{widget.code}/").status_code == 404
+
+
+def test_a_widget_message_is_answered_through_the_email_channel(widget: Channel, org: Any) -> None:
+    from earful.channels.connector import ConnectorError
+    from earful.channels.outgoing import channel_for_reply, reply_for
+
+    submit(widget)
+    message = Message.objects.get(channel=widget)
+    with pytest.raises(ConnectorError, match="no email channel"):
+        channel_for_reply(message)
+    mail = create_channel(
+        org,
+        name="Support mail",
+        kind="email",
+        settings={
+            "address": "support@acme.example",
+            "imap_host": "imap.acme.example",
+            "username": "support@acme.example",
+            "password": "pw",
+            "smtp_host": "smtp.acme.example",
+        },
+    )
+
+    assert channel_for_reply(message) == mail
+    assert reply_for(message, "Thanks Ines").to == "ines.duarte@mail.example"

@@ -7,12 +7,14 @@ from datetime import datetime
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Router, Schema
+from ninja.errors import HttpError
 from ninja.security import django_auth
 
-from earful.channels.access import access_channel
+from earful.channels.access import access_block_rule, access_channel, access_manager
+from earful.channels.blocking import add_block_rule, remove_block_rule
 from earful.channels.connector import build_connector
 from earful.channels.http import OutboundError
-from earful.channels.models import Channel
+from earful.channels.models import BlockRule, Channel
 from earful.channels.services import set_channel_enabled
 from earful.org.access import access_organization
 
@@ -84,3 +86,68 @@ def channel_enabled(request: HttpRequest, org: str, code: str, body: EnabledIn) 
     channel = access_channel(request.user, org, code, manage=True)
     user = request.user if request.user.is_authenticated else None
     return set_channel_enabled(channel, body.enabled, actor=user)
+
+
+class BlockRuleIn(Schema):
+    identity: str = ""
+    pattern: str = ""
+    platform: str = ""
+    channel: str = ""
+    until: datetime | None = None
+    reason: str = ""
+
+
+class BlockRuleOut(Schema):
+    code: str
+    action: str
+    identity: str
+    pattern: str
+    platform: str
+    channel: str
+    until: datetime | None
+    reason: str
+    created_at: datetime
+
+    @staticmethod
+    def resolve_code(obj: BlockRule) -> str:
+        return str(obj.code)
+
+    @staticmethod
+    def resolve_channel(obj: BlockRule) -> str:
+        return str(obj.channel.code) if obj.channel else ""
+
+
+@router.get("/orgs/{org}/blocks", response=list[BlockRuleOut])
+def block_rules(request: HttpRequest, org: str) -> list[BlockRule]:
+    """The organization's block and mute rules, newest first (admins and managers)."""
+    membership = access_manager(request.user, org)
+    rules = BlockRule.objects.filter(organization=membership.organization)
+    return list(rules.select_related("channel").order_by("-created_at"))
+
+
+@router.post("/orgs/{org}/blocks", response={201: BlockRuleOut})
+def block(request: HttpRequest, org: str, body: BlockRuleIn) -> BlockRule:
+    """Block an identity or a pattern (a mute when `until` is given): nothing more is stored."""
+    membership = access_manager(request.user, org)
+    channel = access_channel(request.user, org, body.channel) if body.channel else None
+    try:
+        rule = add_block_rule(
+            membership.organization,
+            identity=body.identity,
+            pattern=body.pattern,
+            platform=body.platform,
+            channel=channel,
+            until=body.until,
+            reason=body.reason,
+            actor=request.user,
+        )
+    except ValueError as exc:
+        raise HttpError(400, str(exc)) from None
+    return rule
+
+
+@router.delete("/orgs/{org}/blocks/{code}", response={204: None})
+def unblock(request: HttpRequest, org: str, code: str) -> None:
+    """Lift a block or mute."""
+    rule = access_block_rule(request.user, org, code)
+    remove_block_rule(rule, actor=request.user)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from earful.channels.blocking import may_send_to
 from earful.channels.connector import ConnectorError, OutgoingReply, build_connector
 from earful.channels.http import HttpPolicy
-from earful.channels.models import Channel
+from earful.channels.models import Channel, ChannelKind, ChannelMode
 from earful.conversations.models import Message
 
 
@@ -25,6 +25,28 @@ def reply_for(parent: Message, text: str, *, idempotency_key: str = "") -> Outgo
         context=dict(source) if isinstance(source, dict) else {},
         idempotency_key=idempotency_key,
     )
+
+
+def channel_for_reply(parent: Message) -> Channel:
+    """The channel that carries the answer: the message's own, or email for the widget."""
+    channel = parent.channel
+    if channel.kind != ChannelKind.WIDGET:
+        return channel
+    email = (
+        Channel.objects.filter(
+            organization_id=channel.organization_id,
+            kind=ChannelKind.EMAIL,
+            mode=ChannelMode.ENGAGE,
+            enabled=True,
+        )
+        .order_by("pk")
+        .first()
+    )
+    if email is None:
+        raise ConnectorError(
+            "widget messages are answered by email, and no email channel is set up"
+        )
+    return email
 
 
 def send_reply(
