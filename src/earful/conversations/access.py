@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 
 from earful.conversations.models import Conversation, Message
 from earful.org.models import Event, Organization
@@ -20,23 +21,14 @@ def parse_code(code: str) -> uuid.UUID:
 
 def access_conversation(organization: Organization, number: int) -> Conversation:
     """The organization's conversation with that number."""
-    try:
-        return Conversation.objects.get(organization=organization, number=number)
-    except Conversation.DoesNotExist:
-        raise Http404("no such conversation") from None
+    return get_object_or_404(Conversation, organization=organization, number=number)
 
 
 def access_message(organization: Organization, code: str) -> Message:
     """The organization's message with that code."""
-    try:
-        return Message.objects.get(organization=organization, code=parse_code(code))
-    except Message.DoesNotExist:
-        raise Http404("no such message") from None
+    return get_object_or_404(Message, organization=organization, code=parse_code(code))
 
 
 def access_event(organization: Organization, code: str) -> Event:
     """The organization's event with that code."""
-    try:
-        return Event.objects.get(organization=organization, code=parse_code(code))
-    except Event.DoesNotExist:
-        raise Http404("no such event") from None
+    return get_object_or_404(Event, organization=organization, code=parse_code(code))

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from earful.demo.names import FIRST, LAST
+
 BRAND = "Brightwave Mobile"
 BRAND_HANDLE = "brightwave"
 
@@ -34,30 +36,6 @@ PRODUCTS = (
     "the Pixel I bought from you",
 )
 PLACES = ("Leeds", "downtown", "the airport", "my office", "Bristol", "the train", "home")
-FIRST = (
-    "Sam",
-    "Priya",
-    "Lena",
-    "Tom",
-    "Aisha",
-    "Marco",
-    "Chen",
-    "Fatima",
-    "Olu",
-    "Grace",
-    "Diego",
-    "Nina",
-    "Yusuf",
-    "Hana",
-    "Luca",
-    "Maya",
-    "Ivan",
-    "Zoe",
-    "Ravi",
-    "Elif",
-)
-LAST = ("Reed", "Patel", "Novak", "Okafor", "Garcia", "Kim", "Rossi", "Haddad", "Berg", "Ali")
-
 TEMPLATES: dict[str, tuple[str, ...]] = {
     "complaint": (
         "@{brand} no signal in {place} since this morning. Third time this week. Useless.",
