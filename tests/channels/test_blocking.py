@@ -70,3 +70,30 @@ def test_nothing_automated_is_sent_to_a_blocked_identity(org: Any, channel: Any)
 def test_it_refuses_a_rule_that_names_nothing(org: Any, identity: str, pattern: str) -> None:
     with pytest.raises(ValueError, match="block"):
         add_block_rule(org, identity=identity, pattern=pattern)
+
+
+def test_a_blocked_author_is_not_stored_when_a_connector_delivers(org: Any) -> None:
+    import time
+
+    from django.test import Client
+
+    from earful.channels.models import RawMessage
+    from earful.channels.services import create_channel
+    from earful.channels.webhook.connector import sign
+    from tests.channels.fakes import fixture_text
+
+    secret = "k" * 40
+    hook = create_channel(org, name="Hook", kind="webhook", settings={"secret": secret})
+    add_block_rule(org, identity="cust-5521", reason="abuse")
+    body = fixture_text("webhook", "delivery.json").encode()
+    ts = str(int(time.time()))
+
+    response = Client().post(
+        f"/in/webhook/{hook.code}/",
+        data=body,
+        content_type="application/json",
+        headers={"X-Earful-Timestamp": ts, "X-Earful-Signature": sign(secret, ts, body)},
+    )
+
+    assert (response.json()["stored"], response.json()["blocked"]) == (0, 2)
+    assert not RawMessage.objects.filter(channel=hook).exists()

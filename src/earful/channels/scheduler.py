@@ -53,6 +53,7 @@ class ChannelRun:
     pages: int = 0
     stored: int = 0
     duplicates: int = 0
+    blocked: int = 0
     not_heard: int = 0
     error: str = ""
 
@@ -125,6 +126,7 @@ def _fetch_pages(channel: Channel, connector: Connector, run: ChannelRun) -> Non
         run.pages += 1
         run.stored += report.stored
         run.duplicates += report.duplicates
+        run.blocked += report.blocked
         cursor = result.cursor
         if not result.more:
             break

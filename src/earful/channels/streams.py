@@ -72,6 +72,7 @@ def _flush(
     report, _ = ingest_heard(channel, records, terms, run)
     run.stored += report.stored
     run.duplicates += report.duplicates
+    run.blocked += report.blocked
     run.pages += 1
     channel.stream_cursor = cursor
     channel.save(update_fields=["stream_cursor"])

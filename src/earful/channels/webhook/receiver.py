@@ -89,6 +89,7 @@ def receive(
         {
             "stored": report.stored,
             "duplicates": report.duplicates,
+            "blocked": report.blocked,
             "rejected": [{"id": r.external_id, "reason": r.reason} for r in report.rejections[:20]],
         },
     )
