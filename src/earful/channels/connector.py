@@ -1,10 +1,10 @@
 """The connector interface every channel kind implements, and the registry of kinds.
 
 A connector turns one platform into records that `channels.records.RawRecord` accepts:
-`fetch(cursor)` polls one page, `stream()` (optional) yields records as a push source sends
-them, `send(reply)` answers through the platform and returns its id, and `check()` says in
-one sentence whether the credentials work. Connectors hold no database state: the cursor
-they get and return is plain JSON that the scheduler stores after each successful page.
+`fetch(cursor)` polls one page, `stream(cursor)` (push sources) yields records as they come,
+`send(reply)` answers through the platform and returns its id, and `check()` says in one
+sentence whether the credentials work. Connectors hold no database state: the cursor they
+get and return is plain JSON that the scheduler stores after each successful page.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from earful.channels.http import HttpPolicy, OutboundError, RateLimitedError
+from earful.channels.http import HttpPolicy, OutboundError
 
 if TYPE_CHECKING:
     from earful.channels.listening import Terms
@@ -25,15 +25,6 @@ if TYPE_CHECKING:
 Record = dict[str, Any]
 Cursor = dict[str, Any] | None
 StreamItem = tuple[Record | None, Cursor]
-
-__all__ = [
-    "AuthError",
-    "ConnectorError",
-    "FetchResult",
-    "OutgoingReply",
-    "PayloadError",
-    "RateLimitedError",
-]
 
 
 class ConnectorError(OutboundError):
