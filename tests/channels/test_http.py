@@ -98,3 +98,28 @@ def test_it_reads_the_platforms_rate_limit_headers(
     headers: dict[str, str], seconds: float | None
 ) -> None:
     assert retry_after_seconds(headers) == seconds
+
+
+def test_a_read_that_times_out_is_retried(fake: FakeServer) -> None:
+    import threading
+
+    from earful.channels.http import HttpPolicy
+
+    release = threading.Event()
+    calls: list[int] = []
+
+    def slow_then_fast(_: object) -> tuple[int, dict[str, str], str]:
+        calls.append(1)
+        if len(calls) == 1:
+            release.wait(5)
+        return 200, {}, "ok"
+
+    fake.route("GET", "/slow", slow_then_fast)
+    policy = HttpPolicy(timeout=0.3, retries=1, backoff=0.01)
+
+    try:
+        with guarded_session(policy) as session:
+            assert session.get(fake.url + "/slow").text == "ok"
+    finally:
+        release.set()
+    assert len(calls) == 2
