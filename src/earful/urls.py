@@ -1,4 +1,4 @@
-"""URL routes: sign-in, the inbox pages and the REST API."""
+"""URL routes: sign-in, the inbox and channel pages, customers writing in, the REST API."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -10,5 +10,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/", api.urls),
     path("in/", include("earful.channels.urls")),
+    path("", include("earful.channels.page_urls")),
     path("", include("earful.inbox.urls")),
 ]

@@ -62,7 +62,8 @@ def test_the_walk_finds_the_tenant_routes() -> None:
 
 
 def _statuses(client: Client, path: str) -> dict[str, int]:
-    return {method: client.generic(method, path).status_code for method in ("GET", "POST")}
+    methods = ("GET", "POST", "PUT", "PATCH", "DELETE")
+    return {method: client.generic(method, path).status_code for method in methods}
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -85,5 +86,5 @@ def test_only_members_reach_tenant_objects(
     assert outside == missing
     assert set(outside.values()) <= {404, 405, 422}, outside
     # 422 only where the body is checked before anything is looked up.
-    assert 404 in outside.values() or outside["POST"] == 422
+    assert 404 in outside.values() or 422 in outside.values()
     assert member in {200, 405}

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
-from earful.cli import triage_commands
+from earful.cli import listen_commands, triage_commands
 
 app = typer.Typer(
     help="earful: hear what customers say about you on every channel, and answer every one.",
@@ -46,9 +46,16 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     threads: Annotated[int, typer.Option(help="Worker threads of the web server.")] = 8,
+    listen: Annotated[
+        bool, typer.Option("--listen/--no-listen", help="Also poll and stream the channels.")
+    ] = True,
 ) -> None:
-    """Serve the web app and the API (waitress, a production WSGI server)."""
+    """Serve the web app and the API (waitress), and listen on the enabled channels."""
     setup_django(migrate=True)
+    if listen:
+        from earful.channels.scheduler import start_in_background
+
+        start_in_background()
     _serve(host, port, threads)
 
 
@@ -179,6 +186,14 @@ def manage(ctx: typer.Context) -> None:
     execute_from_command_line(["earful manage", *ctx.args])
 
 
+for command, name in (
+    (listen_commands.listen, "listen"),
+    (listen_commands.channels, "channels"),
+    (listen_commands.channel_add, "channel-add"),
+    (listen_commands.channel_check, "channel-check"),
+    (listen_commands.listening_query, "listening-query"),
+):
+    app.command(name, help=command.__doc__)(command)
 bench = typer.Typer(
     help="Measure speed and quality; prints a table, or one JSON object with --json."
 )
