@@ -97,3 +97,12 @@ def test_a_blocked_author_is_not_stored_when_a_connector_delivers(org: Any) -> N
 
     assert (response.json()["stored"], response.json()["blocked"]) == (0, 2)
     assert not RawMessage.objects.filter(channel=hook).exists()
+
+
+def test_a_pattern_matches_in_linear_time_on_hostile_text(org: Any, channel: Any) -> None:
+    add_block_rule(org, pattern="a*a*a*a*a*x", reason="spam")
+    hostile = "a" * 100_000
+
+    kept, dropped = drop_blocked(channel, [(1, {"external_id": "1", "text": hostile})])
+
+    assert (len(kept), dropped) == (1, [])
