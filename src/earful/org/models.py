@@ -61,6 +61,8 @@ class Membership(models.Model):
     available = models.BooleanField(default=True)
     # How many open conversations auto-assignment may give this person at once.
     capacity = models.PositiveIntegerField(default=20)
+    # When auto-assignment last gave this person a conversation: the round-robin's turn order.
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,0 +1,138 @@
+"""The team's work: the outbox, SLA policies and clocks, canned replies, label corrections."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from earful.channels.models import Channel
+from earful.conversations.models import Conversation, Message
+from earful.org.models import Organization
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    SENDING = "sending", "Being sent"
+    SENT = "sent", "Sent"
+    RECORDED = "recorded", "Recorded (channel has no connector)"
+    DEAD = "dead", "Gave up"
+
+
+class OutboxItem(models.Model):
+    """One reply to deliver: claimed, sent once, retried with backoff, kept when it fails."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="outbox")
+    parent = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE)
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    status = models.CharField(
+        max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    provider_id = models.CharField(max_length=255, blank=True)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"outbox {self.idempotency_key} ({self.status})"
+
+
+class SlaPolicy(models.Model):
+    """An organization's response and resolution targets, in business minutes."""
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE)
+    first_response_minutes = models.PositiveIntegerField(default=60)
+    next_response_minutes = models.PositiveIntegerField(default=240)
+    resolution_minutes = models.PositiveIntegerField(default=2880)
+    # Business hours in the organization's time zone; 24/7 when `business_hours_only` is off.
+    business_hours_only = models.BooleanField(default=False)
+    timezone = models.CharField(max_length=64, default="UTC")
+    day_start_hour = models.PositiveSmallIntegerField(default=9)
+    day_end_hour = models.PositiveSmallIntegerField(default=17)
+    # Working weekdays as digits, Monday = 0.
+    weekdays = models.CharField(max_length=7, default="01234")
+
+    def __str__(self) -> str:
+        return f"SLA of {self.organization}"
+
+
+class SlaMetric(models.TextChoices):
+    FIRST_RESPONSE = "first_response", "First response"
+    NEXT_RESPONSE = "next_response", "Next response"
+    RESOLUTION = "resolution", "Resolution"
+
+
+class SlaClock(models.Model):
+    """One running or stopped SLA target of a conversation."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="sla_clocks"
+    )
+    metric = models.CharField(max_length=16, choices=SlaMetric.choices)
+    started_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    paused_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    breached_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "metric", "started_at"], name="sla_clock_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "stopped_at", "due_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.metric} of #{self.conversation_id} due {self.due_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def met(self) -> bool | None:
+        """True if stopped in time, False if breached, None while running."""
+        if self.breached_at is not None:
+            return False
+        return None if self.stopped_at is None else self.stopped_at <= self.due_at
+
+
+class CannedReply(models.Model):
+    """A saved answer with variables such as {customer_name} and {case_reference}."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    name = models.CharField(max_length=100)
+    text = models.TextField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="canned_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LabelCorrection(models.Model):
+    """A person's fix of a triage label: training data for the organization's own model."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="corrections")
+    field = models.CharField(max_length=16)
+    old = models.CharField(max_length=32, blank=True)
+    new = models.CharField(max_length=32)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.old} -> {self.new}"
