@@ -21,6 +21,7 @@ TENANT_PARAMETERS = frozenset(
         "suggestion",
         "decision",
         "code",
+        "handoff",
     }
 )
 _PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")

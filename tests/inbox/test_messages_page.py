@@ -10,12 +10,12 @@ from earful.pipeline.ingest import ingest_batch
 from tests.helpers import numbered, record
 
 
-def test_it_sends_a_member_home_to_their_messages(owner: Any, client: Client) -> None:
+def test_it_sends_a_member_home_to_their_inbox(owner: Any, client: Client) -> None:
     client.force_login(owner)
 
     response = client.get("/")
 
-    assert response.status_code == 302 and response["Location"] == "/o/acme/messages/"
+    assert response.status_code == 302 and response["Location"] == "/o/acme/inbox/"
 
 
 def test_it_signs_in_with_email_and_password(org: Any, client: Client) -> None:

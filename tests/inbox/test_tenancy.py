@@ -12,6 +12,8 @@ from earful.conversations.actions import move_message
 from earful.conversations.models import Conversation, Message
 from earful.customers.merging import merge_customers
 from earful.customers.models import Customer, LinkKind, LinkSuggestion
+from earful.inbox.handoffs import hand_off
+from earful.org.models import Department
 from earful.pipeline.ingest import ingest_batch
 from tests.helpers import numbered, record
 from tests.tenancy import fill, tenant_routes
@@ -39,6 +41,8 @@ def values(channel: Any, owner: Any) -> dict[str, str]:
     event = move_message(Message.objects.get(external_id="3"), first, by=owner)
     a, b, c = (Customer.objects.get(identities__external_id=x) for x in "abc")
     merge = merge_customers(c, a, rule=LinkKind.AGENT, by=owner)
+    it = Department.objects.get(organization=first.organization, slug="it")
+    handoff = hand_off(first, it, "look", by=owner, now=first.started_at)
     return {
         "org": "acme",
         "number": str(first.number),
@@ -51,6 +55,7 @@ def values(channel: Any, owner: Any) -> dict[str, str]:
         "suggestion": str(LinkSuggestion.objects.get().code),
         "decision": "reject",
         "code": str(Channel.objects.get().code),
+        "handoff": str(handoff.code),
     }
 
 
@@ -58,7 +63,8 @@ def test_the_walk_finds_the_tenant_routes() -> None:
     assert "/o/<slug:org>/messages/" in ROUTES
     assert "/api/v1/orgs/<org>/messages" in ROUTES
     assert "/api/v1/orgs/<org>/conversations/<number>/merge-into/<into>" in ROUTES
-    assert len(ROUTES) >= 15
+    assert "/o/<slug:org>/handoffs/<str:handoff>/fixed/" in ROUTES
+    assert len(ROUTES) >= 25
 
 
 def _statuses(client: Client, path: str) -> dict[str, int]:

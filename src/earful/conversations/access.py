@@ -7,7 +7,7 @@ import uuid
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from earful.conversations.models import Conversation, Message
+from earful.conversations.models import Conversation, Handoff, Message
 from earful.org.models import Event, Organization
 
 
@@ -32,3 +32,12 @@ def access_message(organization: Organization, code: str) -> Message:
 def access_event(organization: Organization, code: str) -> Event:
     """The organization's event with that code."""
     return get_object_or_404(Event, organization=organization, code=parse_code(code))
+
+
+def access_handoff(organization: Organization, code: str) -> Handoff:
+    """The organization's hand-off with that code."""
+    return get_object_or_404(
+        Handoff.objects.select_related("conversation__organization", "to_department"),
+        organization=organization,
+        code=parse_code(code),
+    )

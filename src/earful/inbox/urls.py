@@ -1,9 +1,22 @@
 from django.urls import path
 
+from earful.inbox import conversation_views as c
 from earful.inbox import views
 
 app_name = "inbox"
 urlpatterns = [
     path("", views.home, name="home"),
     path("o/<slug:org>/messages/", views.messages, name="messages"),
+    path("o/<slug:org>/inbox/", views.queue_page, name="queue"),
+    path("o/<slug:org>/inbox/auto-assign/", c.auto_assign, name="auto_assign"),
+    path("o/<slug:org>/c/<int:number>/", c.conversation, name="conversation"),
+    path("o/<slug:org>/c/<int:number>/reply/", c.reply, name="reply"),
+    path("o/<slug:org>/c/<int:number>/tone/", c.tone, name="tone"),
+    path("o/<slug:org>/c/<int:number>/notes/", c.note, name="note"),
+    path("o/<slug:org>/c/<int:number>/assign/", c.assign, name="assign"),
+    path("o/<slug:org>/c/<int:number>/status/", c.status, name="status"),
+    path("o/<slug:org>/c/<int:number>/hand-off/", c.hand_off, name="hand_off"),
+    path("o/<slug:org>/handoffs/<str:handoff>/fixed/", c.fixed, name="fixed"),
+    path("o/<slug:org>/handoffs/<str:handoff>/report-back/", c.report_back, name="report_back"),
+    path("o/<slug:org>/messages/<str:message>/correct/", c.correct, name="correct"),
 ]

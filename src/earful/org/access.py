@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 
-from earful.org.models import Membership, Organization
+from earful.org.models import Department, Membership, Organization
 
 
 def organizations_for(user: User | AnonymousUser) -> QuerySet[Organization]:
@@ -26,3 +27,15 @@ def access_organization(user: User | AnonymousUser, slug: str) -> Membership:
         )
     except Membership.DoesNotExist:
         raise Http404("no such organization") from None
+
+
+def access_member(organization: Organization, email: str) -> Membership:
+    """The organization's member with that email, or 404."""
+    return get_object_or_404(
+        Membership.objects.select_related("user"), organization=organization, user__email=email
+    )
+
+
+def access_department(organization: Organization, slug: str) -> Department:
+    """The organization's department with that slug, or 404."""
+    return get_object_or_404(Department, organization=organization, slug=slug)

@@ -1,0 +1,68 @@
+"""What the conversation page shows: timeline, customer card, clocks, hand-offs, composer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from earful.conversations.models import Conversation, Handoff, HandoffStatus
+from earful.customers.story import sentiment_trend
+from earful.inbox import canned
+from earful.inbox.handoffs import report_back_draft
+from earful.inbox.models import CannedReply, SlaClock
+from earful.inbox.replies import answerable, is_private, length_limit
+from earful.org.models import Department, Event, Membership
+
+
+def conversation_context(
+    membership: Membership,
+    conversation: Conversation,
+    user: AbstractBaseUser | AnonymousUser,
+    now: datetime,
+) -> dict[str, Any]:
+    """Everything the conversation page renders, read in a bounded number of queries."""
+    organization = membership.organization
+    customer = conversation.customer
+    parents = answerable(conversation)
+    default = parents[0] if parents else None
+    values = canned.variables(conversation, user)  # type: ignore[arg-type]
+    handoffs = list(
+        conversation.handoffs.select_related("to_department", "requested_by").order_by("pk")
+    )
+    fixed: list[tuple[Handoff, str]] = [
+        (h, report_back_draft(h)) for h in handoffs if h.status == HandoffStatus.FIXED
+    ]
+    return {
+        "organization": organization,
+        "membership": membership,
+        "conversation": conversation,
+        "timeline": conversation.messages.select_related("channel", "identity", "sent_by")
+        .prefetch_related("outbox")
+        .order_by("created_at", "id"),
+        "notes": conversation.notes.select_related("author").order_by("created_at"),
+        "handoffs": handoffs,
+        "fixed_handoffs": fixed,
+        "customer": customer,
+        "identities": customer.identities.order_by("platform") if customer else [],
+        "trend": sentiment_trend(customer)[-10:] if customer else [],
+        "clocks": SlaClock.objects.filter(conversation=conversation).order_by("started_at"),
+        "now": now,
+        "events": Event.objects.select_related("actor").filter(
+            organization=organization, target_id=str(conversation.code)
+        ).order_by("at", "pk"),
+        "parents": parents,
+        "limit": length_limit(default.channel) if default else None,
+        "private": is_private(default, default.channel) if default else False,
+        "canned": [
+            (c.name, canned.render(c.text, values))
+            for c in CannedReply.objects.filter(organization=organization).order_by("name")
+        ],
+        "departments": Department.objects.filter(organization=organization).order_by("name"),
+        "members": Membership.objects.filter(organization=organization)
+        .select_related("user")
+        .order_by("user__email"),
+        "sentiments": ("negative", "neutral", "positive"),
+        "intents": ("complaint", "question", "suggestion", "praise", "other"),
+    }

@@ -1,0 +1,98 @@
+"""The queue and conversation pages: counts, filters, search, actions, escaping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from earful.conversations.models import Conversation, Status
+from earful.inbox.models import LabelCorrection, OutboxItem
+from tests.inbox.conftest import complain
+
+
+def test_the_queues_count_filter_and_search(channel: Any, owner: Any, client: Client) -> None:
+    complain(channel, "q1", "My router is broken again", "c1")
+    complain(channel, "q2", "Lovely crew on my flight today", "c2")
+    client.force_login(owner)
+
+    page = client.get("/o/acme/inbox/").content.decode()
+    found = client.get("/o/acme/inbox/", {"queue": "all", "q": "router"}).content.decode()
+    mine = client.get("/o/acme/inbox/", {"queue": "mine"}).content.decode()
+
+    assert 'Unassigned <span class="n">2</span>' in page
+    assert "router is broken" in found and "Lovely crew" not in found
+    assert "Nothing in this queue." in mine
+
+
+def test_the_queue_rows_take_a_fixed_number_of_queries(
+    channel: Any, owner: Any, client: Client
+) -> None:
+    client.force_login(owner)
+    complain(channel, "n1", "first problem", "c1")
+    with CaptureQueriesContext(connection) as one:
+        client.get("/o/acme/inbox/", headers={"HX-Request": "true"})
+    for i in range(2, 6):
+        complain(channel, f"n{i}", f"problem {i}", f"c{i}")
+    with CaptureQueriesContext(connection) as five:
+        client.get("/o/acme/inbox/", headers={"HX-Request": "true"})
+
+    assert len(five.captured_queries) == len(one.captured_queries)
+
+
+def test_the_conversation_page_shows_hostile_text_as_text(
+    channel: Any, owner: Any, client: Client
+) -> None:
+    evil = "<script>alert(1)</script><img src=x onerror=alert(2)> \u202eevil"
+    conversation = complain(channel, "e1", evil)
+    client.force_login(owner)
+
+    html = client.get(f"/o/acme/c/{conversation.number}/").content.decode()
+
+    assert "<script>alert(1)" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "[U+202E]evil" in html
+
+
+def test_replying_and_resolving_from_the_page(
+    complaint: Conversation, owner: Any, client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    client.force_login(owner)
+    url = f"/o/acme/c/{complaint.number}/"
+
+    refused = client.post(url + "status/", {"status": "resolved"}, follow=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url + "reply/", {"text": "So sorry, fixing it now."})
+    client.post(url + "status/", {"status": "resolved"})
+
+    assert "give a reason" in refused.content.decode()
+    complaint.refresh_from_db()
+    assert complaint.status == Status.RESOLVED
+    assert OutboxItem.objects.get().message.text.startswith("So sorry")
+
+
+def test_the_tone_guard_answers_the_composer(
+    complaint: Conversation, owner: Any, client: Client
+) -> None:
+    client.force_login(owner)
+    url = f"/o/acme/c/{complaint.number}/tone/"
+
+    hostile = client.post(url, {"text": "That's your own fault, idiot."}).content.decode()
+    kind = client.post(url, {"text": "Sorry about this, we're on it."}).content.decode()
+
+    assert "customer_blaming" in hostile and "Suggested rewrite" in hostile
+    assert "Tone looks fine" in kind
+
+
+def test_a_label_correction_is_stored(complaint: Conversation, owner: Any, client: Client) -> None:
+    client.force_login(owner)
+    message = complaint.messages.get()
+
+    client.post(
+        f"/o/acme/messages/{message.code}/correct/", {"field": "sentiment", "value": "positive"}
+    )
+
+    correction = LabelCorrection.objects.get()
+    assert (correction.field, correction.new, correction.by) == ("sentiment", "positive", owner)
