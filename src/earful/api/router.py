@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.security import django_auth
 
-from earful.api import conversations, customers, messages
+from earful.api import conversations, customers, inbox, messages
 from earful.channels.api import router as channels_router
 from earful.errors import DomainError
 
@@ -15,6 +15,7 @@ api.add_router("", messages.router)
 api.add_router("", conversations.router)
 api.add_router("", customers.router)
 api.add_router("", channels_router)
+api.add_router("", inbox.router)
 
 
 @api.exception_handler(DomainError)

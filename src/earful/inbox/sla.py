@@ -82,9 +82,10 @@ def sync_clocks(conversation: Conversation, now: datetime) -> list[SlaClock]:
     """Start, pause, resume and stop the conversation's clocks to match its state."""
     policy = policy_for(conversation.organization)
     clocks = {c.metric: c for c in conversation.sla_clocks.filter(stopped_at__isnull=True)}
+    ever = set(conversation.sla_clocks.values_list("metric", "started_at"))
 
     def start(metric: str, at: datetime) -> None:
-        if metric in clocks or conversation.sla_clocks.filter(metric=metric, started_at=at):
+        if metric in clocks or (metric, at) in ever:
             return
         clocks[metric] = SlaClock.objects.create(
             organization_id=conversation.organization_id,
@@ -101,10 +102,14 @@ def sync_clocks(conversation: Conversation, now: datetime) -> list[SlaClock]:
             clock.save(update_fields=["stopped_at"])
 
     closed = conversation.status in CLOSED
-    if conversation.first_response_at is None and conversation.waiting_since and not closed:
-        start(SlaMetric.FIRST_RESPONSE, conversation.started_at)
-        start(SlaMetric.RESOLUTION, conversation.started_at)
-    elif conversation.first_response_at is not None:
+    customer_spoke = conversation.waiting_since or conversation.first_response_at
+    started = {metric for metric, _ in ever}
+    if customer_spoke:
+        # Clocks start at the customer's first message, even when first synced later.
+        for first in (SlaMetric.FIRST_RESPONSE, SlaMetric.RESOLUTION):
+            if first not in started:
+                start(first, conversation.started_at)
+    if conversation.first_response_at is not None:
         stop(SlaMetric.FIRST_RESPONSE, conversation.first_response_at)
         if conversation.waiting_since and not closed:
             start(SlaMetric.NEXT_RESPONSE, conversation.waiting_since)
