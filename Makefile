@@ -23,10 +23,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Debian packages the tests use (dovecot's IMAP server for the email tests); installs only
-# what is missing, so it costs nothing once done.
+# Debian packages the tests use (dovecot's IMAP server for the email tests, chromium for the
+# browser tests, driven by Playwright without `playwright install`); installs only what is
+# missing, so it costs nothing once done.
 system-packages:
 	dpkg -s dovecot-imapd >/dev/null 2>&1 || (apt-get update && apt-get install -y dovecot-imapd)
+	dpkg -s chromium >/dev/null 2>&1 || (apt-get update && apt-get install -y chromium)
 
 test-sqlite: $(STAMP) system-packages
 	$(BIN)/pytest

@@ -16,14 +16,12 @@ from tests.helpers import numbered, record
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
 
-def complain(channel: Any, external_id: str, text: str, author: str = "cust-1") -> Conversation:
+def complain(
+    channel: Any, external_id: str, text: str, author: str = "cust-1", **extra: Any
+) -> Conversation:
     """Ingest a customer's message and return its conversation."""
-    ingest_batch(
-        channel,
-        numbered(
-            [record(external_id, text, author={"external_id": author, "display_name": "Sam Reed"})]
-        ),
-    )
+    author_fields = {"external_id": author, "display_name": "Sam Reed"}
+    ingest_batch(channel, numbered([record(external_id, text, author=author_fields, **extra)]))
     return Conversation.objects.get(messages__external_id=external_id, messages__channel=channel)
 
 

@@ -124,6 +124,7 @@ class ToneCheck:
         return not self.flags
 
 
+SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _COMPILED = tuple((rule, re.compile("|".join(rule.patterns), re.IGNORECASE)) for rule in RULES)
 
 
@@ -133,20 +134,30 @@ def check_tone(text: str, *, forbidden: tuple[str, ...] = ()) -> ToneCheck:
     `forbidden` adds an organization's own forbidden promises (plain phrases).
     """
     flags: list[ToneFlag] = []
-    rewrite = text
     for rule, pattern in _COMPILED:
-        for match in pattern.finditer(text):
-            flags.append(ToneFlag(rule.category, rule.reason, match.group(0)))
-        rewrite = pattern.sub(rule.replacement, rewrite)
-    for phrase in forbidden:
-        if phrase.strip() and phrase.lower() in text.lower():
-            flags.append(ToneFlag("forbidden_promise", "promises what policy forbids", phrase))
-            rewrite = re.sub(re.escape(phrase), "what we can offer", rewrite, flags=re.IGNORECASE)
+        flags.extend(
+            ToneFlag(rule.category, rule.reason, m.group(0)) for m in pattern.finditer(text)
+        )
+    own = [p for p in forbidden if p.strip() and p.lower() in text.lower()]
+    flags.extend(ToneFlag("forbidden_promise", "promises what policy forbids", p) for p in own)
     if not flags:
         return ToneCheck((), "")
-    rewrite = re.sub(r"!{2,}", "!", rewrite)
-    if rewrite.isupper():
-        rewrite = rewrite.capitalize()
-    if not re.search(r"\b(?:sorry|apologi[sz]e)\b", rewrite, re.IGNORECASE):
-        rewrite = f"{APOLOGY} {rewrite}"
-    return ToneCheck(tuple(flags), " ".join(rewrite.split()))
+    return ToneCheck(tuple(flags), _rewrite(text, own))
+
+
+def _rewrite(text: str, own: list[str]) -> str:
+    """Keep the sentences that were fine; say each flagged thing the constructive way."""
+    kept, instead = [], []
+    for sentence in SENTENCE.split(" ".join(text.split())):
+        hits = [rule for rule, pattern in _COMPILED if pattern.search(sentence)]
+        if any(p.lower() in sentence.lower() for p in own):
+            hits.append(RULES[-1])
+        if not hits:
+            kept.append(sentence)
+        instead.extend(r.replacement for r in hits if r.replacement not in instead)
+    said = " ".join(kept)
+    if said.isupper():
+        said = said.capitalize()
+    parts = [] if re.search(r"\b(?:sorry|apologi[sz]e)\b", said, re.IGNORECASE) else [APOLOGY]
+    parts += [f"{line[0].upper()}{line[1:]}." for line in instead]
+    return " ".join([*parts, re.sub(r"!{2,}", "!", said)]).strip()
