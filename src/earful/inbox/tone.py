@@ -147,7 +147,8 @@ def check_tone(text: str, *, forbidden: tuple[str, ...] = ()) -> ToneCheck:
 
 def _rewrite(text: str, own: list[str]) -> str:
     """Keep the sentences that were fine; say each flagged thing the constructive way."""
-    kept, instead = [], []
+    kept: list[str] = []
+    instead: list[str] = []
     for sentence in SENTENCE.split(" ".join(text.split())):
         hits = [rule for rule, pattern in _COMPILED if pattern.search(sentence)]
         if any(p.lower() in sentence.lower() for p in own):
