@@ -96,3 +96,17 @@ def test_a_label_correction_is_stored(complaint: Conversation, owner: Any, clien
 
     correction = LabelCorrection.objects.get()
     assert (correction.field, correction.new, correction.by) == ("sentiment", "positive", owner)
+
+
+def test_the_poll_brings_new_rows_and_fresh_counts(
+    channel: Any, owner: Any, client: Client
+) -> None:
+    client.force_login(owner)
+    client.get("/o/acme/inbox/")
+    complain(channel, "p1", "New complaint arrived", "c9")
+
+    poll = client.get("/o/acme/inbox/", headers={"HX-Request": "true"}).content.decode()
+
+    assert "New complaint arrived" in poll
+    assert 'id="queue-tabs" aria-label="Queues" hx-swap-oob="true"' in poll
+    assert "<html" not in poll

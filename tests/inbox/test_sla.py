@@ -10,6 +10,7 @@ from earful.inbox import workflow
 from earful.inbox.models import SlaClock, SlaMetric, SlaPolicy
 from earful.inbox.replies import send_reply_to_customer
 from earful.inbox.sla import add_business_time, business_seconds_between, check_sla, sync_clocks
+from earful.inbox.tick import tick
 from earful.org.models import Event
 from tests.inbox.conftest import NOW
 
@@ -63,3 +64,9 @@ def test_a_breach_is_marked_once_and_escalated(complaint: Conversation) -> None:
     complaint.refresh_from_db()
     assert complaint.priority == Priority.URGENT
     assert Event.objects.filter(verb="sla.breached").count() == 2
+
+
+def test_the_tick_marks_breaches_in_every_organization(complaint: Conversation) -> None:
+    report = tick(complaint.started_at + timedelta(days=3))
+
+    assert report.breached == 2 and report.delivered == 0

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.security import django_auth
 
-from earful.api import conversations, customers, inbox, messages
+from earful.api import conversations, customers, inbox, inbox_settings, messages
 from earful.channels.api import router as channels_router
 from earful.errors import DomainError
 
@@ -16,6 +16,7 @@ api.add_router("", conversations.router)
 api.add_router("", customers.router)
 api.add_router("", channels_router)
 api.add_router("", inbox.router)
+api.add_router("", inbox_settings.router)
 
 
 @api.exception_handler(DomainError)

@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
 
 from earful.conversations.models import Conversation, Priority, Status
+from earful.errors import DomainError
 from earful.inbox.models import SlaClock, SlaMetric, SlaPolicy
 from earful.org.events import record_event
 from earful.org.models import Organization
@@ -179,3 +181,30 @@ def check_sla(organization: Organization, now: datetime) -> list[SlaClock]:
             },
         )
     return breached
+
+
+@transaction.atomic
+def save_policy(organization: Organization, *, by: object = None, **targets: object) -> SlaPolicy:
+    """Create or change the organization's SLA policy; only the given fields change."""
+    policy = policy_for(organization)
+    before = {name: getattr(policy, name) for name in targets}
+    for name, value in targets.items():
+        setattr(policy, name, value)
+    if not 0 <= policy.day_start_hour < policy.day_end_hour <= 24:
+        raise DomainError("business hours must start before they end, within one day")
+    if any(ch not in "0123456" for ch in policy.weekdays):
+        raise DomainError("weekdays are digits 0 (Monday) to 6 (Sunday)")
+    try:
+        ZoneInfo(policy.timezone)
+    except (ValueError, KeyError):
+        raise DomainError(f"unknown time zone {policy.timezone!r}") from None
+    policy.save()
+    record_event(
+        organization,
+        "sla_policy.saved",
+        actor=by if isinstance(by, User) else None,
+        target=policy,
+        before=before,
+        after=targets,
+    )
+    return policy
