@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+from scipy import sparse
 
 from earful.triage.features import N_FEATURES, count_matrix, weigh
 
@@ -122,6 +123,24 @@ class FastScorer:
         return Scores(softmax(z[:, :3]), sigmoid(z[:, 3]), sigmoid(z[:, 4]))
 
 
+# The best model's complaint head reads the fast featurizer's n-grams plus the sentence
+# embedding and sentiment logits (row-normalized, times EMBED_SCALE so the 387 dense
+# columns weigh about as much as the thousands of sparse ones under one regularizer).
+EMBED_SCALE = 2.0
+
+
+def complaint_design(
+    texts: list[str], emb: FloatArray, sent: FloatArray, idf: FloatArray
+) -> sparse.csr_matrix:
+    """Input rows of the best complaint head: [weighted n-grams | scaled (emb, logits)]."""
+    x = weigh(count_matrix(texts), idf)
+    x.sum_duplicates()
+    dense = np.hstack([emb, sent]).astype(np.float64)
+    norms = np.linalg.norm(dense, axis=1, keepdims=True)
+    dense = dense / np.maximum(norms, 1e-9) * EMBED_SCALE
+    return sparse.hstack([x, sparse.csr_matrix(dense.astype(np.float32))], format="csr")
+
+
 class BestScorer:
     """A fine-tuned MiniLM encoder (int8 ONNX, onnxruntime) + a numpy complaint head."""
 
@@ -154,11 +173,13 @@ class BestScorer:
         )
         self.delta = delta
         self.complaint_coef: FloatArray | None = None
+        self.complaint_idf: FloatArray | None = None
         self.complaint_bias = 0.0
         if heads:
             with np.load(directory / "heads.npz", allow_pickle=False) as z:
                 self.complaint_coef = z["complaint_coef"].astype(np.float32)
                 self.complaint_bias = float(z["complaint_bias"].reshape(-1)[0])
+                self.complaint_idf = z["complaint_idf"].astype(np.float32)
 
     def _run(self, texts: list[str]) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Return (sentiment logits, suggestion logit, embedding), in input order."""
@@ -202,8 +223,9 @@ class BestScorer:
         z = np.zeros((len(texts), 5), dtype=np.float32)
         z[:, :3] = sent
         z[:, 4] = sugg
-        if self.complaint_coef is not None:
-            z[:, 3] = np.hstack([emb, sent]) @ self.complaint_coef + self.complaint_bias
+        if self.complaint_coef is not None and self.complaint_idf is not None:
+            design = complaint_design(texts, emb, sent, self.complaint_idf)
+            z[:, 3] = design @ self.complaint_coef + self.complaint_bias
         else:
             z[:, 3] = -60.0  # no complaint head loaded: never a complaint
         if self.delta is not None and self.delta.shape[0] == emb.shape[1]:

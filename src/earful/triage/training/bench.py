@@ -61,12 +61,14 @@ def complaint_cv(model: str, root: Path) -> float:
         x = fast.training_matrix(fast.counts(co.texts), heads.idf)
         c = fast.C_COMPLAINT
     else:
-        from earful.triage.models import BEST_DIR, WEIGHTS_DIR
-        from earful.triage.training import best
+        from earful.triage.models import BEST_DIR, WEIGHTS_DIR, BestScorer, complaint_design
+        from earful.triage.training import best, fast
 
-        emb, sent = best.embed(WEIGHTS_DIR / BEST_DIR, co.texts)
-        x = best.complaint_features(emb, sent)
-        c = best.C_COMPLAINT_EMB
+        scorer = BestScorer(WEIGHTS_DIR / BEST_DIR)
+        assert scorer.complaint_idf is not None
+        emb, sent = scorer.embed(fast.prepare(co.texts))
+        x = complaint_design(fast.prepare(co.texts), emb, sent, scorer.complaint_idf)
+        c = best.C_COMPLAINT
     scores = []
     folds = StratifiedKFold(CV_FOLDS, shuffle=True, random_state=CV_SEED)
     for tr, te in folds.split(np.zeros(len(y)), y):
