@@ -15,6 +15,12 @@ os.environ.setdefault("EARFUL_HOME", tempfile.mkdtemp(prefix="earful-test-"))
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """Hash test passwords cheaply: the real hasher costs ~0.3 s per user, per test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """The public labeled data beside the repo; tests that need it skip clearly without it."""
