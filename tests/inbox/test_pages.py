@@ -10,6 +10,9 @@ from django.test.utils import CaptureQueriesContext
 
 from earful.conversations.models import Conversation, Status
 from earful.inbox.models import LabelCorrection, OutboxItem
+from earful.inbox.workflow import add_note
+from earful.pipeline.ingest import ingest_batch
+from tests.helpers import numbered, record
 from tests.inbox.conftest import complain
 
 
@@ -110,3 +113,24 @@ def test_the_poll_brings_new_rows_and_fresh_counts(
     assert "New complaint arrived" in poll
     assert 'id="queue-tabs" aria-label="Queues" hx-swap-oob="true"' in poll
     assert "<html" not in poll
+
+
+def test_the_conversation_page_takes_a_fixed_number_of_queries(
+    channel: Any, owner: Any, client: Client
+) -> None:
+
+    conversation = complain(channel, "t1", "first message")
+    client.force_login(owner)
+    url = f"/o/acme/c/{conversation.number}/"
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    ingest_batch(
+        channel,
+        numbered([record(f"t{i}", f"more {i}", in_reply_to="t1") for i in range(2, 6)]),
+    )
+    for i in range(3):
+        add_note(conversation, f"note {i}", by=owner)
+    with CaptureQueriesContext(connection) as many:
+        client.get(url)
+
+    assert len(many.captured_queries) == len(one.captured_queries)
