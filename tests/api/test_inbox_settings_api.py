@@ -58,3 +58,17 @@ def test_canned_replies_fill_their_variables(channel: Any, owner: Any, client: C
 
     assert text == f"Hi Sam Reed, about #CASE-{conversation.number}: {{unknown}}"
     assert f"Hi Sam Reed, about #CASE-{conversation.number}" in page
+
+
+def test_an_agent_goes_away_and_is_skipped(org: Any, client: Client) -> None:
+    teammate = get_user_model().objects.get(username="teammate@acme.example")
+    client.force_login(teammate)
+
+    away = client.put(
+        "/api/v1/orgs/acme/availability", {"available": False}, content_type="application/json"
+    )
+    page = client.post("/o/acme/inbox/availability/", {"available": "1"})
+
+    assert away.json() == {"available": False}
+    assert page.status_code == 302
+    assert Event.objects.filter(verb="membership.availability").count() == 2

@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from earful.errors import DomainError
-from earful.inbox import canned
+from earful.inbox import assignment, canned
 from earful.inbox.models import CannedReply, SlaPolicy
 from earful.inbox.sla import policy_for, save_policy
 from earful.org.access import access_organization
@@ -24,6 +24,10 @@ class PolicyIo(Schema):
     day_start_hour: int
     day_end_hour: int
     weekdays: str
+
+
+class AvailabilityIo(Schema):
+    available: bool
 
 
 class CannedIo(Schema):
@@ -63,3 +67,10 @@ def save_canned(request: HttpRequest, org: str, body: CannedIo) -> CannedReply:
     """Create or update a canned reply; {customer_name}, {case_reference}... are filled in."""
     membership = _manager(request, org)
     return canned.save_canned_reply(membership.organization, body.name, body.text, by=request.user)
+
+
+@router.put("/orgs/{org}/availability", response=AvailabilityIo)
+def availability(request: HttpRequest, org: str, body: AvailabilityIo) -> Membership:
+    """Mark yourself present or absent for auto-assignment."""
+    membership = access_organization(request.user, org)
+    return assignment.set_availability(membership, body.available, by=request.user)

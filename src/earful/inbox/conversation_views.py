@@ -176,3 +176,12 @@ def auto_assign(request: HttpRequest, org: str) -> HttpResponse:
         done = assignment.auto_assign(membership.organization, now=timezone.now())
         messages.info(request, f"assigned {len(done)} conversation{'s' if len(done) != 1 else ''}")
     return redirect("inbox:queue", org=org)
+
+
+@login_required
+@require_POST
+def availability(request: HttpRequest, org: str) -> HttpResponse:
+    """Mark yourself present or absent for auto-assignment."""
+    membership = access_organization(request.user, org)
+    assignment.set_availability(membership, request.POST.get("available") == "1", by=request.user)
+    return redirect("inbox:queue", org=org)

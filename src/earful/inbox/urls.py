@@ -9,6 +9,7 @@ urlpatterns = [
     path("o/<slug:org>/messages/", views.messages, name="messages"),
     path("o/<slug:org>/inbox/", views.queue_page, name="queue"),
     path("o/<slug:org>/inbox/auto-assign/", c.auto_assign, name="auto_assign"),
+    path("o/<slug:org>/inbox/availability/", c.availability, name="availability"),
     path("o/<slug:org>/c/<int:number>/", c.conversation, name="conversation"),
     path("o/<slug:org>/c/<int:number>/reply/", c.reply, name="reply"),
     path("o/<slug:org>/c/<int:number>/tone/", c.tone, name="tone"),
