@@ -114,3 +114,21 @@ def test_a_failed_send_is_retried_with_backoff_then_kept_dead(
 def test_backoff_doubles_up_to_a_cap() -> None:
     assert [backoff(n).total_seconds() for n in (1, 2, 3)] == [30, 60, 120]
     assert backoff(50) == timedelta(hours=6)
+
+
+def test_a_dead_letter_is_shown_and_retried_over_the_api(
+    org: Any, owner: Any, settings: Any, client: Any
+) -> None:
+    settings.EARFUL_HTTP_ALLOW_LOOPBACK = True
+    conversation = email_complaint(org, free_port())
+    message = send_reply_to_customer(conversation, "Hello", by=owner, now=NOW)
+    OutboxItem.objects.filter(message=message).update(status=OutboxStatus.DEAD, attempts=6)
+    client.force_login(owner)
+    base = f"/api/v1/orgs/acme/messages/{message.code}"
+
+    (dead,) = client.get(f"{base}/delivery").json()
+    retried = client.post(f"{base}/retry").json()
+
+    assert dead["status"] == "dead"
+    assert retried["status"] == "pending" and retried["attempts"] == 0
+    assert Event.objects.filter(verb="outbox.retried").count() == 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Query, Router, Schema
 
@@ -15,7 +16,8 @@ from earful.conversations.access import access_conversation, access_handoff, acc
 from earful.conversations.models import Conversation, Handoff, Note
 from earful.errors import DomainError
 from earful.inbox import assignment, canned, handoffs, workflow
-from earful.inbox.models import LabelCorrection, SlaClock
+from earful.inbox.models import LabelCorrection, OutboxItem, SlaClock
+from earful.inbox.outbox import retry_dead
 from earful.inbox.queues import QUEUES, Filters, queue, queue_counts
 from earful.inbox.replies import send_reply_to_customer
 from earful.inbox.tone import check_tone
@@ -65,6 +67,14 @@ class TextIn(Schema):
 class ReplyIn(Schema):
     text: str
     parent: str | None = None
+
+
+class DeliveryOut(Schema):
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    provider_id: str
+    last_error: str
 
 
 class ReplyOut(Schema):
@@ -301,3 +311,18 @@ def auto_assign(request: HttpRequest, org: str) -> list[Conversation]:
     if membership.role not in (Role.ADMIN, Role.MANAGER):
         raise DomainError("only managers and admins run auto-assignment")
     return assignment.auto_assign(membership.organization, now=timezone.now())
+
+
+@router.get("/orgs/{org}/messages/{message}/delivery", response=list[DeliveryOut])
+def delivery(request: HttpRequest, org: str, message: str) -> list[OutboxItem]:
+    """Where our reply is in the outbox (empty for a customer's message): attempts, errors."""
+    organization = access_organization(request.user, org).organization
+    return list(OutboxItem.objects.filter(message=access_message(organization, message)))
+
+
+@router.post("/orgs/{org}/messages/{message}/retry", response=DeliveryOut)
+def retry(request: HttpRequest, org: str, message: str) -> OutboxItem:
+    """Put a dead letter back in the outbox after its cause was fixed."""
+    organization = access_organization(request.user, org).organization
+    item = get_object_or_404(OutboxItem, message=access_message(organization, message))
+    return retry_dead(item, now=timezone.now())
