@@ -167,6 +167,9 @@ class BestScorer:
         if threads > 0:
             opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
+        # Idle worker threads sleep instead of spinning: the model shares the machine with
+        # the web server and the database, and spinning burns their CPU for little gain.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(
             str(directory / "model.onnx"), sess_options=opts, providers=["CPUExecutionProvider"]
