@@ -134,3 +134,16 @@ def test_the_conversation_page_takes_a_fixed_number_of_queries(
         client.get(url)
 
     assert len(many.captured_queries) == len(one.captured_queries)
+
+
+def test_the_customer_card_lists_their_other_conversations(
+    channel: Any, owner: Any, client: Client
+) -> None:
+    earlier = complain(channel, "h1", "Lost my bag", "same", created_at="2026-10-01T08:00:00+00:00")
+    later = complain(channel, "h2", "Seat broken", "same", created_at="2026-10-20T08:00:00+00:00")
+    client.force_login(owner)
+
+    html = client.get(f"/o/acme/c/{later.number}/").content.decode()
+
+    assert later.number != earlier.number
+    assert f"#{earlier.number} Lost my bag" in html

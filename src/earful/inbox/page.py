@@ -47,11 +47,16 @@ def conversation_context(
         "customer": customer,
         "identities": customer.identities.order_by("platform") if customer else [],
         "trend": sentiment_trend(customer)[-10:] if customer else [],
+        "history": Conversation.objects.filter(customer=customer)
+        .exclude(pk=conversation.pk)
+        .order_by("-last_message_at")[:10]
+        if customer
+        else [],
         "clocks": SlaClock.objects.filter(conversation=conversation).order_by("started_at"),
         "now": now,
-        "events": Event.objects.select_related("actor").filter(
-            organization=organization, target_id=str(conversation.code)
-        ).order_by("at", "pk"),
+        "events": Event.objects.select_related("actor")
+        .filter(organization=organization, target_id=str(conversation.code))
+        .order_by("at", "pk"),
         "parents": parents,
         "limit": length_limit(default.channel) if default else None,
         "private": is_private(default, default.channel) if default else False,
