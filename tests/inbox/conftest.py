@@ -17,10 +17,16 @@ NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
 
 def complain(
-    channel: Any, external_id: str, text: str, author: str = "cust-1", **extra: Any
+    channel: Any,
+    external_id: str,
+    text: str,
+    author: str = "cust-1",
+    *,
+    email: str = "",
+    **extra: Any,
 ) -> Conversation:
-    """Ingest a customer's message and return its conversation."""
-    author_fields = {"external_id": author, "display_name": "Sam Reed"}
+    """Ingest a customer's message (by an author with an optional verified email)."""
+    author_fields = {"external_id": author, "display_name": "Sam Reed", "verified_email": email}
     ingest_batch(channel, numbered([record(external_id, text, author=author_fields, **extra)]))
     return Conversation.objects.get(messages__external_id=external_id, messages__channel=channel)
 

@@ -12,6 +12,7 @@ from aiosmtpd.controller import Controller
 
 from earful.channels.services import create_channel
 from earful.conversations.models import Conversation
+from earful.errors import DomainError
 from earful.inbox.models import OutboxItem, OutboxStatus
 from earful.inbox.outbox import MAX_ATTEMPTS, backoff, deliver, deliver_due
 from earful.inbox.replies import send_reply_to_customer
@@ -132,3 +133,45 @@ def test_a_dead_letter_is_shown_and_retried_over_the_api(
     assert dead["status"] == "dead"
     assert retried["status"] == "pending" and retried["attempts"] == 0
     assert Event.objects.filter(verb="outbox.retried").count() == 1
+
+
+def test_a_public_complaint_is_answered_privately_by_email(
+    org: Any,
+    channel: Any,
+    owner: Any,
+    smtp: tuple[int, Collecting],
+    client: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    mailbox(org, smtp[0])
+    conversation = complain(
+        channel,
+        "pub1",
+        "Your airline lost my bag!!",
+        "tw-1",
+        email="sam@cust.example",
+    )
+    client.force_login(owner)
+    page = client.get(f"/o/acme/c/{conversation.number}/").content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            f"/o/acme/c/{conversation.number}/reply/",
+            {"parent": "email:sam@cust.example", "text": "Sorry! Can you send your tag number?"},
+        )
+    refused = send_reply_via_unknown_address(conversation, owner)
+
+    assert "Privately by email to sam@cust.example" in page
+    (sent,) = smtp[1].received
+    assert b"To: sam@cust.example" in sent and b"Sorry! Can you send your tag number?" in sent
+    item = OutboxItem.objects.get()
+    assert item.status == OutboxStatus.SENT and item.message.visibility == "private"
+    assert "known by" in refused
+
+
+def send_reply_via_unknown_address(conversation: Conversation, owner: Any) -> str:
+    try:
+        send_reply_to_customer(conversation, "Hi", by=owner, now=NOW, email_to="x@evil.example")
+    except DomainError as exc:
+        return str(exc)
+    return ""

@@ -67,6 +67,8 @@ class TextIn(Schema):
 class ReplyIn(Schema):
     text: str
     parent: str | None = None
+    # One of the customer's known addresses: answer privately by email instead.
+    email_to: str = ""
 
 
 class DeliveryOut(Schema):
@@ -202,7 +204,12 @@ def reply(request: HttpRequest, org: str, number: int, body: ReplyIn) -> dict[st
     conversation = access_conversation(organization, number)
     parent = access_message(organization, body.parent) if body.parent else None
     message = send_reply_to_customer(
-        conversation, body.text, by=request.user, now=timezone.now(), parent=parent
+        conversation,
+        body.text,
+        by=request.user,
+        now=timezone.now(),
+        parent=parent,
+        email_to=body.email_to,
     )
     return {
         "message": str(message.code),

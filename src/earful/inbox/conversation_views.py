@@ -53,14 +53,17 @@ def conversation(request: HttpRequest, org: str, number: int) -> HttpResponse:
 def reply(request: HttpRequest, org: str, number: int) -> HttpResponse:
     """Send a reply to the customer through the outbox."""
     membership, found = _open(request, org, number)
-    parent_code = request.POST.get("parent", "")
-    parent = access_message(membership.organization, parent_code) if parent_code else None
+    choice = request.POST.get("parent", "")
+    # "email:<address>" moves the answer to a private email; anything else names a message.
+    email_to = choice.removeprefix("email:") if choice.startswith("email:") else ""
+    code = "" if email_to else choice
+    parent = access_message(membership.organization, code) if code else None
     text = request.POST.get("text", "")
     return _then(
         request,
         found,
         lambda: send_reply_to_customer(
-            found, text, by=request.user, now=timezone.now(), parent=parent
+            found, text, by=request.user, now=timezone.now(), parent=parent, email_to=email_to
         ),
     )
 

@@ -30,6 +30,8 @@ class OutboxItem(models.Model):
     )
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE)
     idempotency_key = models.CharField(max_length=64, unique=True)
+    # Set when the reply leaves the customer's channel (a public post answered by email).
+    recipient = models.EmailField(blank=True)
     status = models.CharField(
         max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
     )

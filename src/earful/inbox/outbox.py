@@ -47,7 +47,7 @@ def records_only(channel: Channel) -> bool:
 
 
 def enqueue(
-    message: Message, parent: Message | None, channel: Channel, now: datetime
+    message: Message, parent: Message | None, channel: Channel, now: datetime, recipient: str = ""
 ) -> OutboxItem:
     """Add a reply to the outbox (inside the caller's transaction); delivery runs on commit."""
     item = OutboxItem.objects.create(
@@ -55,6 +55,7 @@ def enqueue(
         message=message,
         parent=parent,
         channel=channel,
+        recipient=recipient,
         idempotency_key=message.code.hex,
         next_attempt_at=now,
     )
@@ -70,7 +71,9 @@ def deliver(item_id: int, now: datetime | None = None) -> OutboxItem | None:
     ).update(status=OutboxStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1)
     if not claimed:
         return None
-    item = OutboxItem.objects.select_related("message", "parent__raw", "channel").get(pk=item_id)
+    item = OutboxItem.objects.select_related("message__conversation", "parent__raw", "channel").get(
+        pk=item_id
+    )
     try:
         if records_only(item.channel):
             provider_id, status = f"recorded:{item.idempotency_key}", OutboxStatus.RECORDED
@@ -84,6 +87,14 @@ def deliver(item_id: int, now: datetime | None = None) -> OutboxItem | None:
 
 def _reply(item: OutboxItem) -> OutgoingReply:
     key = item.idempotency_key
+    if item.recipient:
+        subject = item.message.conversation.subject if item.message.conversation else ""
+        return OutgoingReply(
+            text=item.message.text,
+            to=item.recipient,
+            context={"subject": subject},
+            idempotency_key=key,
+        )
     if item.parent is not None:
         return reply_for(item.parent, item.message.text, idempotency_key=key)
     return OutgoingReply(text=item.message.text, idempotency_key=key)

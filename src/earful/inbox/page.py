@@ -12,7 +12,13 @@ from earful.customers.story import sentiment_trend
 from earful.inbox import canned
 from earful.inbox.handoffs import report_back_draft
 from earful.inbox.models import CannedReply, SlaClock
-from earful.inbox.replies import answerable, is_private, length_limit
+from earful.inbox.replies import (
+    answerable,
+    email_addresses,
+    email_channel,
+    is_private,
+    length_limit,
+)
 from earful.org.models import Department, Event, Membership
 
 
@@ -58,6 +64,7 @@ def conversation_context(
         .filter(organization=organization, target_id=str(conversation.code))
         .order_by("at", "pk"),
         "parents": parents,
+        "emails": email_addresses(conversation) if email_channel(conversation) else [],
         "limit": length_limit(default.channel) if default else None,
         "private": is_private(default, default.channel) if default else False,
         "canned": [

@@ -8,7 +8,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 
 from earful.channels.connector import ConnectorError
-from earful.channels.models import Channel, ChannelKind
+from earful.channels.models import Channel, ChannelKind, ChannelMode
 from earful.channels.outgoing import channel_for_reply
 from earful.conversations.models import (
     Conversation,
@@ -58,6 +58,35 @@ def answerable(conversation: Conversation) -> list[Message]:
     )
 
 
+def email_addresses(conversation: Conversation) -> list[str]:
+    """Addresses the customer is known by: a reply can move there from a public channel."""
+    if conversation.customer is None:
+        return []
+    found = set()
+    for verified, platform, external_id in conversation.customer.identities.values_list(
+        "verified_email", "platform", "external_id"
+    ):
+        if verified:
+            found.add(verified.lower())
+        elif platform == ChannelKind.EMAIL and "@" in external_id:
+            found.add(external_id.lower())
+    return sorted(found)
+
+
+def email_channel(conversation: Conversation) -> Channel | None:
+    """The organization's first enabled email channel that may send."""
+    return (
+        Channel.objects.filter(
+            organization_id=conversation.organization_id,
+            kind=ChannelKind.EMAIL,
+            mode=ChannelMode.ENGAGE,
+            enabled=True,
+        )
+        .order_by("pk")
+        .first()
+    )
+
+
 def is_private(parent: Message, channel: Channel) -> bool:
     """Whether a reply to this message is seen only by the customer."""
     return parent.kind in PRIVATE_KINDS or channel.kind == ChannelKind.EMAIL
@@ -76,8 +105,13 @@ def send_reply_to_customer(
     by: Actor,
     now: datetime,
     parent: Message | None = None,
+    email_to: str = "",
 ) -> Message:
-    """Store our reply, clear the customer's wait, and put it in the outbox."""
+    """Store our reply, clear the customer's wait, and put it in the outbox.
+
+    With `email_to` (one of the customer's known addresses) the answer moves from the
+    channel they wrote on to a private email.
+    """
     if not text.strip():
         raise ReplyError("the reply is empty")
     if conversation.status == Status.MERGED:
@@ -89,16 +123,24 @@ def send_reply_to_customer(
         parent = candidates[0]
     elif parent.conversation_id != conversation.pk or parent.direction != Direction.IN:
         raise ReplyError("that message is not a customer's message in this conversation")
-    try:
-        channel = channel_for_reply(parent)
-    except ConnectorError as exc:
-        raise ReplyError(str(exc)) from None
+    if email_to:
+        if email_to.lower() not in email_addresses(conversation):
+            raise ReplyError("that is not an address this customer is known by")
+        found = email_channel(conversation)
+        if found is None:
+            raise ReplyError("no email channel is set up to answer privately")
+        channel = found
+    else:
+        try:
+            channel = channel_for_reply(parent)
+        except ConnectorError as exc:
+            raise ReplyError(str(exc)) from None
     body = with_reference(conversation, text)
     limit = length_limit(channel)
     if limit is not None and len(body) > limit:
         kind = channel.get_kind_display()
         raise ReplyError(f"{kind} allows {limit} characters; this has {len(body)}")
-    private = is_private(parent, channel)
+    private = bool(email_to) or is_private(parent, channel)
     message = Message(
         organization_id=conversation.organization_id,
         channel=channel,
@@ -108,7 +150,7 @@ def send_reply_to_customer(
         direction=Direction.OUT,
         kind=MessageKind.EMAIL if channel.kind == ChannelKind.EMAIL else MessageKind.REPLY,
         visibility=Visibility.PRIVATE if private else Visibility.PUBLIC,
-        in_reply_to_external_id=parent.external_id,
+        in_reply_to_external_id="" if email_to else parent.external_id,
         parent=parent,
         text=body,
         created_at=now,
@@ -118,7 +160,7 @@ def send_reply_to_customer(
     refresh_conversations({conversation.pk})
     conversation.refresh_from_db()
     sync_clocks(conversation, now)
-    enqueue(message, parent, channel, now)
+    enqueue(message, parent, channel, now, recipient=email_to.lower())
     record_event(
         conversation.organization,
         "conversation.replied",

@@ -7,96 +7,227 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('channels', '0003_channel_stream_cursor'),
-        ('conversations', '0003_conversation_follows_message_join_confidence_and_more'),
-        ('org', '0003_membership_last_assigned_at'),
+        ("channels", "0003_channel_stream_cursor"),
+        ("conversations", "0003_conversation_follows_message_join_confidence_and_more"),
+        ("org", "0003_membership_last_assigned_at"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LabelCorrection',
+            name="LabelCorrection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('field', models.CharField(max_length=16)),
-                ('old', models.CharField(blank=True, max_length=32)),
-                ('new', models.CharField(max_length=32)),
-                ('at', models.DateTimeField(auto_now_add=True)),
-                ('by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='corrections', to='conversations.message')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='org.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("field", models.CharField(max_length=16)),
+                ("old", models.CharField(blank=True, max_length=32)),
+                ("new", models.CharField(max_length=32)),
+                ("at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="corrections",
+                        to="conversations.message",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="org.organization"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SlaPolicy',
+            name="SlaPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('first_response_minutes', models.PositiveIntegerField(default=60)),
-                ('next_response_minutes', models.PositiveIntegerField(default=240)),
-                ('resolution_minutes', models.PositiveIntegerField(default=2880)),
-                ('business_hours_only', models.BooleanField(default=False)),
-                ('timezone', models.CharField(default='UTC', max_length=64)),
-                ('day_start_hour', models.PositiveSmallIntegerField(default=9)),
-                ('day_end_hour', models.PositiveSmallIntegerField(default=17)),
-                ('weekdays', models.CharField(default='01234', max_length=7)),
-                ('organization', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, to='org.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("first_response_minutes", models.PositiveIntegerField(default=60)),
+                ("next_response_minutes", models.PositiveIntegerField(default=240)),
+                ("resolution_minutes", models.PositiveIntegerField(default=2880)),
+                ("business_hours_only", models.BooleanField(default=False)),
+                ("timezone", models.CharField(default="UTC", max_length=64)),
+                ("day_start_hour", models.PositiveSmallIntegerField(default=9)),
+                ("day_end_hour", models.PositiveSmallIntegerField(default=17)),
+                ("weekdays", models.CharField(default="01234", max_length=7)),
+                (
+                    "organization",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, to="org.organization"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='CannedReply',
+            name="CannedReply",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('name', models.CharField(max_length=100)),
-                ('text', models.TextField()),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='org.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("name", models.CharField(max_length=100)),
+                ("text", models.TextField()),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="org.organization"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('organization', 'name'), name='canned_name_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("organization", "name"), name="canned_name_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='OutboxItem',
+            name="OutboxItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('idempotency_key', models.CharField(max_length=64, unique=True)),
-                ('status', models.CharField(choices=[('pending', 'Waiting to be sent'), ('sending', 'Being sent'), ('sent', 'Sent'), ('recorded', 'Recorded (channel has no connector)'), ('dead', 'Gave up')], default='pending', max_length=10)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField()),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('provider_id', models.CharField(blank=True, max_length=255)),
-                ('last_error', models.TextField(blank=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='channels.channel')),
-                ('message', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='outbox', to='conversations.message')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='org.organization')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='conversations.message')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("idempotency_key", models.CharField(max_length=64, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting to be sent"),
+                            ("sending", "Being sent"),
+                            ("sent", "Sent"),
+                            ("recorded", "Recorded (channel has no connector)"),
+                            ("dead", "Gave up"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField()),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("provider_id", models.CharField(blank=True, max_length=255)),
+                ("last_error", models.TextField(blank=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="channels.channel"
+                    ),
+                ),
+                (
+                    "message",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="outbox",
+                        to="conversations.message",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="org.organization"
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="conversations.message",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['status', 'next_attempt_at'], name='inbox_outbo_status_780caf_idx')],
+                "indexes": [
+                    models.Index(
+                        fields=["status", "next_attempt_at"], name="inbox_outbo_status_780caf_idx"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SlaClock',
+            name="SlaClock",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('metric', models.CharField(choices=[('first_response', 'First response'), ('next_response', 'Next response'), ('resolution', 'Resolution')], max_length=16)),
-                ('started_at', models.DateTimeField()),
-                ('due_at', models.DateTimeField()),
-                ('paused_at', models.DateTimeField(blank=True, null=True)),
-                ('stopped_at', models.DateTimeField(blank=True, null=True)),
-                ('breached_at', models.DateTimeField(blank=True, null=True)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sla_clocks', to='conversations.conversation')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='org.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "metric",
+                    models.CharField(
+                        choices=[
+                            ("first_response", "First response"),
+                            ("next_response", "Next response"),
+                            ("resolution", "Resolution"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("started_at", models.DateTimeField()),
+                ("due_at", models.DateTimeField()),
+                ("paused_at", models.DateTimeField(blank=True, null=True)),
+                ("stopped_at", models.DateTimeField(blank=True, null=True)),
+                ("breached_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sla_clocks",
+                        to="conversations.conversation",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="org.organization"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['organization', 'stopped_at', 'due_at'], name='inbox_slacl_organiz_5390fb_idx')],
-                'constraints': [models.UniqueConstraint(fields=('conversation', 'metric', 'started_at'), name='sla_clock_unique')],
+                "indexes": [
+                    models.Index(
+                        fields=["organization", "stopped_at", "due_at"],
+                        name="inbox_slacl_organiz_5390fb_idx",
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("conversation", "metric", "started_at"), name="sla_clock_unique"
+                    )
+                ],
             },
         ),
     ]
