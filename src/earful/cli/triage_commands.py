@@ -108,6 +108,9 @@ def train(
     out: Path | None = _OUT_OPTION,
     epochs: float | None = typer.Option(None, "--epochs", help="best only: fine-tuning epochs"),
     threads: int = typer.Option(1, "--threads", help="best only: torch threads"),
+    distill: bool = typer.Option(
+        True, "--distill/--no-distill", help="fast only: also learn from best's labels"
+    ),
     with_corrections: Path | None = _CORRECTIONS_OPTION,
 ) -> None:
     """Train triage weights from ../shared/data (or fold corrections into fast weights)."""
@@ -133,7 +136,7 @@ def train(
         from earful.triage.training import fast
 
         target = out or WEIGHTS_DIR / FAST_FILE
-        fast.train(root, target)
+        fast.train(root, target, teacher=fast.default_teacher() if distill else None)
         typer.echo(f"wrote {target}")
     else:
         try:

@@ -17,6 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--epochs", type=float, default=None)
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--no-distill", action="store_true")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     from earful.triage.training import data
@@ -30,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         from earful.triage.models import FAST_FILE, WEIGHTS_DIR
         from earful.triage.training import fast
 
-        fast.train(root, Path(a.out) if a.out else WEIGHTS_DIR / FAST_FILE)
+        out = Path(a.out) if a.out else WEIGHTS_DIR / FAST_FILE
+        fast.train(root, out, teacher=None if a.no_distill else fast.default_teacher())
     else:
         from earful.triage.training import best
 

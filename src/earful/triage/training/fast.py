@@ -27,7 +27,7 @@ C_SUGGESTION = 4.0
 THRESHOLDS = {"complaint": 0.5, "suggestion": 0.5}
 # Distillation: unlabeled customer posts labeled by `best` join the sentiment training set,
 # each weighted by DISTILL_WEIGHT x the teacher's confidence (kept when >= DISTILL_MIN_CONF).
-DISTILL_WEIGHT = 0.5
+DISTILL_WEIGHT = 0.3
 DISTILL_MIN_CONF = 0.6
 
 
@@ -78,6 +78,14 @@ def logreg(
     model = LogisticRegression(C=c, class_weight=balance, max_iter=2000, tol=1e-4)
     model.fit(x, np.asarray(y), sample_weight=weights)
     return model
+
+
+def default_teacher() -> Path | None:
+    """The committed `best` weights directory, when they are there."""
+    from earful.triage.models import BEST_DIR, WEIGHTS_DIR
+
+    path = WEIGHTS_DIR / BEST_DIR
+    return path if (path / "model.onnx").is_file() else None
 
 
 def pseudo_labels(
