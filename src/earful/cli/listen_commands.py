@@ -36,6 +36,7 @@ def listen(
     _django()
     from earful.channels.scheduler import run_due_channels, run_forever
     from earful.channels.streams import run_streams
+    from earful.inbox.tick import start_ticking
 
     if once:
         runs = run_due_channels()
@@ -53,8 +54,11 @@ def listen(
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     streams = run_streams(stop)
+    # Replies waiting for a retry and SLA breaches are checked while listening, too.
+    stop_ticks = start_ticking()
     console.print(f"listening ({len(streams)} stream(s)); Ctrl-C to stop")
     run_forever(stop)
+    stop_ticks.set()
 
 
 def channels(

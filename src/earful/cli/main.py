@@ -50,8 +50,11 @@ def serve(
         bool, typer.Option("--listen/--no-listen", help="Also poll and stream the channels.")
     ] = True,
 ) -> None:
-    """Serve the web app and the API (waitress), and listen on the enabled channels."""
+    """Serve the web app and the API (waitress), deliver replies, check SLAs, listen."""
     setup_django(migrate=True)
+    from earful.inbox.tick import start_ticking
+
+    start_ticking()
     if listen:
         from earful.channels.scheduler import start_in_background
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
 from datetime import datetime
+
+from django.utils import timezone
 
 from earful.inbox.outbox import deliver_due
 from earful.inbox.sla import check_sla
 from earful.org.models import Organization
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -23,3 +29,20 @@ def tick(now: datetime) -> TickReport:
     delivered = deliver_due(now)
     breached = sum(len(check_sla(org, now)) for org in Organization.objects.order_by("pk"))
     return TickReport(delivered=delivered, breached=breached)
+
+
+def run_ticks(stop: threading.Event, *, every: float = 30.0) -> None:
+    """Tick every `every` seconds until `stop` is set; a failed pass is logged, not fatal."""
+    while not stop.is_set():
+        try:
+            tick(timezone.now())
+        except Exception:
+            log.exception("inbox tick failed")
+        stop.wait(every)
+
+
+def start_ticking() -> threading.Event:
+    """Run the ticks on a daemon thread (inside `earful serve` and `earful listen`)."""
+    stop = threading.Event()
+    threading.Thread(target=run_ticks, args=(stop,), name="earful-inbox-tick", daemon=True).start()
+    return stop
