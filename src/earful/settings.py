@@ -121,6 +121,15 @@ CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
+# Mail earful sends itself (SLA escalations to managers); replies to customers go through
+# each email channel's own SMTP settings instead.
+EMAIL_HOST = env_str("EARFUL_SMTP_HOST", "localhost")
+EMAIL_PORT = int(env_str("EARFUL_SMTP_PORT", "25"))
+EMAIL_HOST_USER = env_str("EARFUL_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = read_secret("EARFUL_SMTP_PASSWORD") or ""
+EMAIL_USE_TLS = env_bool("EARFUL_SMTP_STARTTLS", default=False)
+DEFAULT_FROM_EMAIL = env_str("EARFUL_FROM_EMAIL", "earful@localhost")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

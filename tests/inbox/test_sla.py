@@ -70,3 +70,21 @@ def test_the_tick_marks_breaches_in_every_organization(complaint: Conversation) 
     report = tick(complaint.started_at + timedelta(days=3))
 
     assert report.breached == 2 and report.delivered == 0
+
+
+def test_managers_are_emailed_about_a_breach(
+    complaint: Conversation, django_capture_on_commit_callbacks: Any, mailoutbox: Any
+) -> None:
+    from earful.org.models import Role
+    from earful.org.services import add_member
+
+    add_member(complaint.organization, "boss@acme.example", role=Role.MANAGER)
+    late = complaint.started_at + timedelta(days=3)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        check_sla(complaint.organization, late)
+
+    (mail,) = mailoutbox
+    assert set(mail.to) == {"boss@acme.example", "owner@acme.example"}
+    assert f"#{complaint.number}" in mail.body
+    assert "teammate@acme.example" not in mail.to

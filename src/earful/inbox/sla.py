@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import QuerySet
 
@@ -14,7 +15,7 @@ from earful.conversations.models import Conversation, Priority, Status
 from earful.errors import DomainError
 from earful.inbox.models import SlaClock, SlaMetric, SlaPolicy
 from earful.org.events import record_event
-from earful.org.models import Organization
+from earful.org.models import Membership, Organization, Role
 
 # While the conversation waits on the customer (or is snoozed) the resolution clock pauses.
 PAUSING = frozenset({Status.PENDING, Status.SNOOZED})
@@ -180,7 +181,37 @@ def check_sla(organization: Organization, now: datetime) -> list[SlaClock]:
                 "escalated_to": "manager",
             },
         )
+    if breached:
+        transaction.on_commit(lambda: notify_managers(organization, breached))
     return breached
+
+
+def notify_managers(organization: Organization, breached: list[SlaClock]) -> int:
+    """Email the organization's managers and admins the conversations that breached an SLA."""
+    recipients = sorted(
+        set(
+            Membership.objects.filter(
+                organization=organization, role__in=[Role.MANAGER, Role.ADMIN]
+            ).values_list("user__email", flat=True)
+        )
+        - {""}
+    )
+    if not recipients:
+        return 0
+    # Only numbers and metric names go in the mail: the subject line must never carry
+    # customer text, which could smuggle a header in.
+    lines = [
+        f"#{clock.conversation.number}: {clock.get_metric_display()} was due "
+        f"{clock.due_at:%Y-%m-%d %H:%M} UTC"
+        for clock in breached
+    ]
+    return send_mail(
+        subject=f"[earful] {len(breached)} SLA breach(es) in {organization.slug}",
+        message="These conversations are overdue and now urgent:\n\n" + "\n".join(lines),
+        from_email=None,
+        recipient_list=recipients,
+        fail_silently=True,
+    )
 
 
 @transaction.atomic
