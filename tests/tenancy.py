@@ -22,6 +22,7 @@ TENANT_PARAMETERS = frozenset(
         "decision",
         "code",
         "handoff",
+        "playbook",
     }
 )
 _PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")

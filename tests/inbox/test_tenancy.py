@@ -12,6 +12,7 @@ from earful.conversations.actions import move_message
 from earful.conversations.models import Conversation, Message
 from earful.customers.merging import merge_customers
 from earful.customers.models import Customer, LinkKind, LinkSuggestion
+from earful.inbox.canned import save_canned_reply
 from earful.inbox.handoffs import hand_off
 from earful.org.models import Department
 from earful.pipeline.ingest import ingest_batch
@@ -43,6 +44,7 @@ def values(channel: Any, owner: Any) -> dict[str, str]:
     merge = merge_customers(c, a, rule=LinkKind.AGENT, by=owner)
     it = Department.objects.get(organization=first.organization, slug="it")
     handoff = hand_off(first, it, "look", by=owner, now=first.started_at)
+    playbook = save_canned_reply(first.organization, "Escalate", "On it", by=owner, handoff_to=it)
     return {
         "org": "acme",
         "number": str(first.number),
@@ -56,6 +58,7 @@ def values(channel: Any, owner: Any) -> dict[str, str]:
         "decision": "reject",
         "code": str(Channel.objects.get().code),
         "handoff": str(handoff.code),
+        "playbook": str(playbook.code),
     }
 
 

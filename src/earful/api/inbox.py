@@ -16,8 +16,10 @@ from earful.conversations.access import access_conversation, access_handoff, acc
 from earful.conversations.models import Conversation, Handoff, Note
 from earful.errors import DomainError
 from earful.inbox import assignment, canned, handoffs, workflow
+from earful.inbox.access import access_playbook
 from earful.inbox.models import LabelCorrection, OutboxItem, SlaClock
 from earful.inbox.outbox import retry_dead
+from earful.inbox.playbooks import run_playbook
 from earful.inbox.queues import QUEUES, Filters, queue, queue_counts
 from earful.inbox.replies import send_reply_to_customer
 from earful.inbox.tone import check_tone
@@ -83,6 +85,12 @@ class ReplyOut(Schema):
     message: str
     text: str
     private: bool
+
+
+class PlaybookOut(Schema):
+    reply: str | None
+    status: str
+    priority: int
 
 
 class AssignIn(Schema):
@@ -194,6 +202,22 @@ def inbox(request: HttpRequest, org: str, params: Query[QueueParams]) -> dict[st
         "queue": params.queue,
         "counts": queue_counts(membership, now),
         "conversations": list(found),
+    }
+
+
+@router.post("/orgs/{org}/conversations/{number}/playbooks/{playbook}", response=PlaybookOut)
+def playbook(request: HttpRequest, org: str, number: int, playbook: str) -> dict[str, object]:
+    """Run a playbook: its reply, hand-off, priority and status in one step."""
+    organization = access_organization(request.user, org).organization
+    conversation = access_conversation(organization, number)
+    message = run_playbook(
+        conversation, access_playbook(organization, playbook), by=request.user, now=timezone.now()
+    )
+    conversation.refresh_from_db()
+    return {
+        "reply": str(message.code) if message else None,
+        "status": conversation.status,
+        "priority": conversation.priority,
     }
 
 

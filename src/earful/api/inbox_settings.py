@@ -9,7 +9,7 @@ from earful.errors import DomainError
 from earful.inbox import assignment, canned
 from earful.inbox.models import CannedReply, SlaPolicy
 from earful.inbox.sla import policy_for, save_policy
-from earful.org.access import access_organization
+from earful.org.access import access_department, access_organization
 from earful.org.models import Membership, Role
 
 router = Router(tags=["inbox settings"])
@@ -32,7 +32,23 @@ class AvailabilityIo(Schema):
 
 class CannedIo(Schema):
     name: str
-    text: str
+    text: str = ""
+    handoff_to: str = ""  # a department's slug
+    handoff_question: str = ""
+    set_priority: int | None = None
+    set_status: str = ""
+
+
+class CannedOut(CannedIo):
+    code: str
+
+    @staticmethod
+    def resolve_code(obj: CannedReply) -> str:
+        return str(obj.code)
+
+    @staticmethod
+    def resolve_handoff_to(obj: CannedReply) -> str:
+        return obj.handoff_to.slug if obj.handoff_to else ""
 
 
 def _manager(request: HttpRequest, org: str) -> Membership:
@@ -55,18 +71,32 @@ def put_policy(request: HttpRequest, org: str, body: PolicyIo) -> SlaPolicy:
     return save_policy(membership.organization, by=request.user, **body.dict())
 
 
-@router.get("/orgs/{org}/canned-replies", response=list[CannedIo])
+@router.get("/orgs/{org}/canned-replies", response=list[CannedOut])
 def list_canned(request: HttpRequest, org: str) -> list[CannedReply]:
     """The organization's canned replies, by name."""
     organization = access_organization(request.user, org).organization
-    return list(CannedReply.objects.filter(organization=organization).order_by("name"))
+    return list(
+        CannedReply.objects.filter(organization=organization)
+        .select_related("handoff_to")
+        .order_by("name")
+    )
 
 
-@router.post("/orgs/{org}/canned-replies", response=CannedIo)
+@router.post("/orgs/{org}/canned-replies", response=CannedOut)
 def save_canned(request: HttpRequest, org: str, body: CannedIo) -> CannedReply:
-    """Create or update a canned reply; {customer_name}, {case_reference}... are filled in."""
+    """Create or update a canned reply or playbook; {customer_name}, {case_reference}... fill in."""
     membership = _manager(request, org)
-    return canned.save_canned_reply(membership.organization, body.name, body.text, by=request.user)
+    organization = membership.organization
+    return canned.save_canned_reply(
+        organization,
+        body.name,
+        body.text,
+        by=request.user,
+        handoff_to=access_department(organization, body.handoff_to) if body.handoff_to else None,
+        handoff_question=body.handoff_question,
+        set_priority=body.set_priority,
+        set_status=body.set_status,
+    )
 
 
 @router.put("/orgs/{org}/availability", response=AvailabilityIo)

@@ -7,12 +7,13 @@ import re
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 
-from earful.conversations.models import Conversation, Intent, Message, Sentiment
+from earful.conversations.models import Conversation, Intent, Message, Priority, Sentiment
 from earful.conversations.stitching import case_reference
 from earful.errors import DomainError
 from earful.inbox.models import CannedReply, LabelCorrection
+from earful.inbox.workflow import SETTABLE
 from earful.org.events import record_event
-from earful.org.models import Organization
+from earful.org.models import Department, Organization
 
 Actor = User | AnonymousUser | None
 VARIABLE = re.compile(r"\{(\w+)\}")
@@ -42,13 +43,37 @@ def render(text: str, values: dict[str, str]) -> str:
 
 @transaction.atomic
 def save_canned_reply(
-    organization: Organization, name: str, text: str, *, by: Actor
+    organization: Organization,
+    name: str,
+    text: str,
+    *,
+    by: Actor,
+    handoff_to: Department | None = None,
+    handoff_question: str = "",
+    set_priority: int | None = None,
+    set_status: str = "",
 ) -> CannedReply:
-    """Create or update the organization's canned reply of that name."""
-    if not name.strip() or not text.strip():
-        raise DomainError("a canned reply needs a name and a text")
+    """Create or update the organization's canned reply (a playbook, with actions) of that name."""
+    if not name.strip():
+        raise DomainError("a canned reply needs a name")
+    if not text.strip() and handoff_to is None and set_priority is None and not set_status:
+        raise DomainError("a canned reply needs a text, or a playbook an action")
+    if handoff_to is not None and handoff_to.organization_id != organization.pk:
+        raise DomainError("that department belongs to another organization")
+    if set_priority is not None and set_priority not in Priority.values:
+        raise DomainError(f"priority is one of {Priority.values}")
+    if set_status and set_status not in SETTABLE:
+        raise DomainError(f"a playbook cannot set the status {set_status!r}")
     canned, created = CannedReply.objects.update_or_create(
-        organization=organization, name=name.strip(), defaults={"text": text.strip()}
+        organization=organization,
+        name=name.strip(),
+        defaults={
+            "text": text.strip(),
+            "handoff_to": handoff_to,
+            "handoff_question": handoff_question.strip(),
+            "set_priority": set_priority,
+            "set_status": set_status,
+        },
     )
     record_event(
         organization,

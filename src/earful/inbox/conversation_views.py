@@ -15,7 +15,9 @@ from earful.conversations.access import access_conversation, access_handoff, acc
 from earful.conversations.models import Conversation
 from earful.errors import DomainError
 from earful.inbox import assignment, canned, handoffs, workflow
+from earful.inbox.access import access_playbook
 from earful.inbox.page import conversation_context
+from earful.inbox.playbooks import run_playbook
 from earful.inbox.replies import send_reply_to_customer
 from earful.inbox.tone import check_tone
 from earful.org.access import access_department, access_member, access_organization
@@ -148,6 +150,17 @@ def report_back(request: HttpRequest, org: str, handoff: str) -> HttpResponse:
         request,
         found.conversation,
         lambda: handoffs.report_back(found, text, by=request.user, now=timezone.now()),
+    )
+
+
+@login_required
+@require_POST
+def playbook(request: HttpRequest, org: str, number: int) -> HttpResponse:
+    """Run a playbook on the conversation: reply, hand-off, priority and status in one step."""
+    membership, found = _open(request, org, number)
+    chosen = access_playbook(membership.organization, request.POST.get("playbook", ""))
+    return _then(
+        request, found, lambda: run_playbook(found, chosen, by=request.user, now=timezone.now())
     )
 
 

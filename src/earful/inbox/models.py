@@ -109,12 +109,22 @@ class SlaClock(models.Model):
 
 
 class CannedReply(models.Model):
-    """A saved answer with variables such as {customer_name} and {case_reference}."""
+    """A saved answer with variables such as {customer_name} and {case_reference}.
+
+    With actions it is a playbook: run on a conversation, it sends the reply, then hands
+    the conversation off, sets its priority and its status, in one step.
+    """
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
     name = models.CharField(max_length=100)
-    text = models.TextField()
+    text = models.TextField(blank=True)
+    handoff_to = models.ForeignKey(
+        "org.Department", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    handoff_question = models.TextField(blank=True)
+    set_priority = models.SmallIntegerField(null=True, blank=True)
+    set_status = models.CharField(max_length=24, blank=True)
 
     class Meta:
         constraints = [

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Q
 
 from earful.conversations.models import Conversation, Handoff, HandoffStatus
 from earful.customers.story import sentiment_trend
@@ -70,7 +71,11 @@ def conversation_context(
         "canned": [
             (c.name, canned.render(c.text, values))
             for c in CannedReply.objects.filter(organization=organization).order_by("name")
+            if c.text
         ],
+        "playbooks": CannedReply.objects.filter(organization=organization)
+        .filter(Q(handoff_to__isnull=False) | Q(set_priority__isnull=False) | ~Q(set_status=""))
+        .order_by("name"),
         "departments": Department.objects.filter(organization=organization).order_by("name"),
         "members": Membership.objects.filter(organization=organization)
         .select_related("user")

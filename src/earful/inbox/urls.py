@@ -17,6 +17,7 @@ urlpatterns = [
     path("o/<slug:org>/c/<int:number>/assign/", c.assign, name="assign"),
     path("o/<slug:org>/c/<int:number>/status/", c.status, name="status"),
     path("o/<slug:org>/c/<int:number>/hand-off/", c.hand_off, name="hand_off"),
+    path("o/<slug:org>/c/<int:number>/playbook/", c.playbook, name="playbook"),
     path("o/<slug:org>/handoffs/<str:handoff>/fixed/", c.fixed, name="fixed"),
     path("o/<slug:org>/handoffs/<str:handoff>/report-back/", c.report_back, name="report_back"),
     path("o/<slug:org>/messages/<str:message>/correct/", c.correct, name="correct"),
