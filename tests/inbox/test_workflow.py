@@ -127,3 +127,18 @@ def test_a_reply_longer_than_the_channel_allows_is_refused(
 ) -> None:
     with pytest.raises(DomainError, match="280"):
         send_reply_to_customer(complaint, "x" * 280, by=owner, now=NOW)
+
+
+def test_mentioned_members_are_emailed_but_not_the_author(
+    complaint: Conversation,
+    owner: Any,
+    mailoutbox: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.add_note(complaint, "@teammate and @owner please look", by=owner)
+
+    (mail,) = mailoutbox
+    assert mail.to == ["teammate@acme.example"]
+    assert mail.subject == f"[earful] You were mentioned on #{complaint.number}"
+    assert "please look" in mail.body

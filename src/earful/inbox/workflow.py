@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.mail import send_mail
 from django.db import transaction
 
 from earful.conversations.models import (
@@ -79,7 +80,7 @@ def mentioned(conversation: Conversation, text: str) -> list[Membership]:
 
 @transaction.atomic
 def add_note(conversation: Conversation, text: str, *, by: Actor) -> Note:
-    """Add an internal note; the members it @mentions are named in its event."""
+    """Add an internal note; the members it @mentions are named in its event and emailed."""
     text = text.strip()
     if not text:
         raise DomainError("the note is empty")
@@ -89,14 +90,30 @@ def add_note(conversation: Conversation, text: str, *, by: Actor) -> Note:
         author=by if isinstance(by, User) else None,
         text=text,
     )
+    named = [m.user.email for m in mentioned(conversation, text)]
     record_event(
         conversation.organization,
         "conversation.note_added",
         actor=by,
         target=conversation,
-        after={
-            "note": str(note.code),
-            "mentions": [m.user.email for m in mentioned(conversation, text)],
-        },
+        after={"note": str(note.code), "mentions": named},
     )
+    author = by.email if isinstance(by, User) else ""
+    recipients = [email for email in named if email and email != author]
+    if recipients:
+        transaction.on_commit(lambda: _tell_mentioned(conversation, text, author, recipients))
     return note
+
+
+def _tell_mentioned(
+    conversation: Conversation, text: str, author: str, recipients: list[str]
+) -> None:
+    """Email the members a note mentions (the subject carries only the number)."""
+    send_mail(
+        subject=f"[earful] You were mentioned on #{conversation.number}",
+        message=f"{author or 'Someone'} wrote on conversation #{conversation.number} "
+        f"(/o/{conversation.organization.slug}/c/{conversation.number}/):\n\n{text}",
+        from_email=None,
+        recipient_list=recipients,
+        fail_silently=True,
+    )
