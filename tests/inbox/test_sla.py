@@ -72,6 +72,24 @@ def test_the_tick_marks_breaches_in_every_organization(complaint: Conversation) 
     assert report.breached == 2 and report.delivered == 0
 
 
+def test_the_tick_auto_assigns_only_where_the_organization_wants_it(
+    complaint: Conversation,
+) -> None:
+    organization = complaint.organization
+    organization.auto_assign = False
+    organization.save()
+
+    assert tick(complaint.started_at).assigned == 0
+    complaint.refresh_from_db()
+    assert complaint.assignee is None
+
+    organization.auto_assign = True
+    organization.save()
+    assert tick(complaint.started_at).assigned == 1
+    complaint.refresh_from_db()
+    assert complaint.assignee is not None
+
+
 def test_managers_are_emailed_about_a_breach(
     complaint: Conversation, django_capture_on_commit_callbacks: Any, mailoutbox: Any
 ) -> None:

@@ -7,8 +7,10 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import transaction
 from django.utils import timezone
 
+from earful.inbox.assignment import auto_assign
 from earful.inbox.outbox import deliver_due
 from earful.inbox.sla import check_sla
 from earful.org.models import Organization
@@ -22,13 +24,19 @@ class TickReport:
 
     delivered: int
     breached: int
+    assigned: int
 
 
 def tick(now: datetime) -> TickReport:
-    """Retry due outbox items and mark new SLA breaches in every organization."""
+    """Retry due replies, mark new SLA breaches, and auto-assign where organizations want it."""
     delivered = deliver_due(now)
-    breached = sum(len(check_sla(org, now)) for org in Organization.objects.order_by("pk"))
-    return TickReport(delivered=delivered, breached=breached)
+    breached = assigned = 0
+    for organization in Organization.objects.order_by("pk"):
+        breached += len(check_sla(organization, now))
+        if organization.auto_assign:
+            with transaction.atomic():
+                assigned += len(auto_assign(organization, now=now))
+    return TickReport(delivered=delivered, breached=breached, assigned=assigned)
 
 
 def run_ticks(stop: threading.Event, *, every: float = 30.0) -> None:

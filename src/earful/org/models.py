@@ -22,6 +22,8 @@ class Organization(models.Model):
     quiet_gap_hours = models.PositiveIntegerField(default=168)
     # How far back a customer's message on another channel may join their conversation.
     stitch_window_hours = models.PositiveIntegerField(default=72)
+    # Whether the inbox tick hands unassigned conversations to available agents by itself.
+    auto_assign = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
