@@ -178,11 +178,18 @@ class BestScorer:
         self.complaint_coef: FloatArray | None = None
         self.complaint_idf: FloatArray | None = None
         self.complaint_bias = 0.0
+        # Sentiment is a blend with the fast model (weight from meta.json, chosen on val).
+        self.fast: LinearHeads | None = None
+        self.fast_weight = 0.0
         if heads:
             with np.load(directory / "heads.npz", allow_pickle=False) as z:
                 self.complaint_coef = z["complaint_coef"].astype(np.float32)
                 self.complaint_bias = float(z["complaint_bias"].reshape(-1)[0])
                 self.complaint_idf = z["complaint_idf"].astype(np.float32)
+            weight = float(meta.get("sentiment_fast_weight", 0.0))
+            if weight > 0 and (WEIGHTS_DIR / FAST_FILE).is_file():
+                self.fast = LinearHeads.load(WEIGHTS_DIR / FAST_FILE)
+                self.fast_weight = weight
 
     def _run(self, texts: list[str]) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Return (sentiment logits, suggestion logit, embedding), in input order."""
@@ -238,4 +245,8 @@ class BestScorer:
     def scores(self, texts: list[str]) -> Scores:
         """Score normalized texts."""
         z, _ = self.logits(texts)
-        return Scores(softmax(z[:, :3]), sigmoid(z[:, 3]), sigmoid(z[:, 4]))
+        sent = softmax(z[:, :3])
+        if self.fast is not None and len(texts):
+            fast = softmax(self.fast.logits(texts)[:, :3])
+            sent = ((1.0 - self.fast_weight) * sent + self.fast_weight * fast).astype(np.float32)
+        return Scores(sent, sigmoid(z[:, 3]), sigmoid(z[:, 4]))
