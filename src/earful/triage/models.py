@@ -200,7 +200,7 @@ class BestScorer:
         encs = self.tokenizer.encode_batch(texts)
         # Sorting by length keeps padding (wasted compute) small inside each batch.
         order = sorted(range(n), key=lambda i: len(encs[i].ids))
-        step = 64
+        step = 16  # measured: 16 beats 32, 64 and 128 (cache-friendly int8 matmuls)
         for start in range(0, n, step):
             idx = order[start : start + step]
             width = max(len(encs[i].ids) for i in idx)
