@@ -109,6 +109,16 @@ class Connector(ABC):
         raise NotImplementedError(f"{self.kind} channels are polled, not streamed")
 
 
+class PushConnector(Connector):
+    """A kind whose messages arrive by POST to earful (webhook, widget): nothing to poll."""
+
+    polled = False
+
+    def fetch(self, cursor: Cursor) -> FetchResult:
+        """Nothing to poll: messages arrive by POST."""
+        return FetchResult([], cursor)
+
+
 # One line per kind: the module of its folder that defines `connector_class`.
 REGISTRY: dict[str, str] = {
     "rss": "earful.channels.rss.connector",

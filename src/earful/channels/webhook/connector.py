@@ -23,11 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 from earful.channels.connector import (
     AuthError,
     ChannelSettings,
-    Connector,
     ConnectorError,
-    Cursor,
-    FetchResult,
     OutgoingReply,
+    PushConnector,
 )
 from earful.channels.http import RateLimitedError, guarded_session, rate_limit_until
 from earful.channels.normalize import clip
@@ -105,17 +103,12 @@ def to_record(message: WebhookMessage, received_at: str) -> dict[str, Any]:
     return record
 
 
-class WebhookConnector(Connector):
-    """A push source: nothing to poll; replies go to the sender's reply URL if it has one."""
+class WebhookConnector(PushConnector):
+    """A push source: replies go to the sender's reply URL if it has one."""
 
     kind = "webhook"
     settings_model = WebhookSettings
     settings: WebhookSettings
-    polled = False
-
-    def fetch(self, cursor: Cursor) -> FetchResult:
-        """Nothing to poll: messages arrive by POST."""
-        return FetchResult([], cursor)
 
     def send(self, reply: OutgoingReply) -> str:
         """POST the reply, signed, to the reply URL; return the id the receiver gives it."""

@@ -13,11 +13,9 @@ from pydantic import Field, field_validator
 
 from earful.channels.connector import (
     ChannelSettings,
-    Connector,
     ConnectorError,
-    Cursor,
-    FetchResult,
     OutgoingReply,
+    PushConnector,
 )
 
 ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?")
@@ -41,17 +39,12 @@ class WidgetSettings(ChannelSettings):
         return value
 
 
-class WidgetConnector(Connector):
-    """A push source: nothing to poll, nothing to send through the widget itself."""
+class WidgetConnector(PushConnector):
+    """A push source: nothing is sent through the widget itself."""
 
     kind = "widget"
     settings_model = WidgetSettings
     settings: WidgetSettings
-    polled = False
-
-    def fetch(self, cursor: Cursor) -> FetchResult:
-        """Nothing to poll: submissions arrive by POST."""
-        return FetchResult([], cursor)
 
     def send(self, reply: OutgoingReply) -> str:
         """The widget cannot carry an answer; it goes by email to the address left."""
