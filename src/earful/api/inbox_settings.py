@@ -8,6 +8,7 @@ from ninja import Router, Schema
 from earful.errors import DomainError
 from earful.inbox import assignment, canned
 from earful.inbox.models import CannedReply, SlaPolicy
+from earful.inbox.retraining import Retrained, retrain_organization
 from earful.inbox.sla import policy_for, save_policy
 from earful.org.access import access_department, access_organization
 from earful.org.models import Membership, Role
@@ -104,3 +105,16 @@ def availability(request: HttpRequest, org: str, body: AvailabilityIo) -> Member
     """Mark yourself present or absent for auto-assignment."""
     membership = access_organization(request.user, org)
     return assignment.set_availability(membership, body.available, by=request.user)
+
+
+class RetrainedOut(Schema):
+    base: str
+    corrections: int
+    skipped: int
+
+
+@router.post("/orgs/{org}/triage/retrain", response=RetrainedOut)
+def retrain(request: HttpRequest, org: str) -> Retrained:
+    """Retrain the organization's triage model on its team's label corrections (managers)."""
+    membership = _manager(request, org)
+    return retrain_organization(membership.organization, by=request.user)

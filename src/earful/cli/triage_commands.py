@@ -112,8 +112,11 @@ def train(
         True, "--distill/--no-distill", help="fast only: also learn from best's labels"
     ),
     with_corrections: Path | None = _CORRECTIONS_OPTION,
+    org: str | None = typer.Option(
+        None, "--org", help="retrain this organization's model on its team's stored corrections"
+    ),
 ) -> None:
-    """Train triage weights from ../shared/data (or fold corrections into fast weights)."""
+    """Train triage weights from ../shared/data, or fold an organization's corrections in."""
     import logging
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -121,6 +124,9 @@ def train(
         raise typer.BadParameter(
             f"unknown model {model!r}; choose fast or best", param_hint="--model"
         )
+    if org is not None:
+        _retrain_organization(org)
+        return
     if with_corrections is not None:
         _train_corrections(with_corrections, out)
         return
@@ -147,6 +153,29 @@ def train(
         except best.TrainExtraMissingError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from exc
+
+
+def _retrain_organization(slug: str) -> None:
+    from earful.cli.main import setup_django
+
+    setup_django(migrate=True)
+    from earful.errors import DomainError
+    from earful.inbox.retraining import retrain_organization
+    from earful.org.models import Organization
+
+    organization = Organization.objects.filter(slug=slug).first()
+    if organization is None:
+        typer.echo(f"error: no organization {slug!r}", err=True)
+        raise typer.Exit(2)
+    try:
+        result = retrain_organization(organization)
+    except DomainError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"wrote {result.path} ({result.base} + {result.corrections} corrections, "
+        f"{result.skipped} skipped); ingest now labels {slug}'s messages with it"
+    )
 
 
 def _train_corrections(path: Path, out: Path | None) -> None:

@@ -28,6 +28,7 @@ from earful.customers.models import Identity
 from earful.customers.services import ResolvedIdentities, resolve_identities
 from earful.org.events import record_event
 from earful.org.models import Organization
+from earful.pipeline.org_models import triager_for
 from earful.pipeline.stages import triage_stage
 
 PROCESS_CHUNK = 500
@@ -135,7 +136,7 @@ def _process_chunk(channel: Channel, size: int) -> int:
             _message_from(channel, raw, record, identities)
             for raw, record in zip(raws, records, strict=True)
         ]
-        triage_stage(messages)
+        triage_stage(messages, triager_for(organization))
         touched = store_threaded(organization, messages)
         suggest_links(organization, {i.customer_id for i in identities.values()})
         RawMessage.objects.filter(pk__in=[raw.pk for raw in raws]).update(

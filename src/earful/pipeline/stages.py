@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from earful.conversations.models import Direction, Message
-from earful.triage import load_triager
+from earful.triage import Triager
 
 
-def triage_stage(messages: Sequence[Message], model: str | None = None) -> None:
+def triage_stage(messages: Sequence[Message], triager: Triager) -> None:
     """Label what customers wrote (our own replies are not triaged); sets fields in memory."""
     inbound = [m for m in messages if m.direction == Direction.IN]
     if not inbound:
         return
-    triager = load_triager(model)
     for message, labels in zip(inbound, triager.label([m.text for m in inbound]), strict=True):
         message.sentiment = labels.sentiment
         message.sentiment_scores = dict(labels.sentiment_scores)
