@@ -31,13 +31,14 @@ def test_the_ticking_thread_delivers_a_waiting_reply(
     handler = Collecting()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
-    stop = start_ticking()
+    ticking = start_ticking()
     try:
         deadline = time.monotonic() + 30
         while not handler.received and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
-        stop.set()
+        # Joins the thread: its tick has finished (and its connection is closed) after this.
+        ticking.stop()
         controller.stop()
 
     assert len(handler.received) == 1

@@ -55,10 +55,10 @@ def listen(
     signal.signal(signal.SIGTERM, _stop)
     streams = run_streams(stop)
     # Replies waiting for a retry and SLA breaches are checked while listening, too.
-    stop_ticks = start_ticking()
+    ticking = start_ticking()
     console.print(f"listening ({len(streams)} stream(s)); Ctrl-C to stop")
     run_forever(stop)
-    stop_ticks.set()
+    ticking.stop()
 
 
 def channels(

@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from earful.inbox.assignment import auto_assign
@@ -46,11 +46,28 @@ def run_ticks(stop: threading.Event, *, every: float = 30.0) -> None:
             tick(timezone.now())
         except Exception:
             log.exception("inbox tick failed")
+        finally:
+            # Hold no database connection while asleep (nor after the last tick).
+            connections.close_all()
         stop.wait(every)
 
 
-def start_ticking() -> threading.Event:
+@dataclass
+class Ticking:
+    """The ticking thread, and how to stop it."""
+
+    stop_event: threading.Event
+    thread: threading.Thread
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Ask the thread to stop and wait for it to finish its tick."""
+        self.stop_event.set()
+        self.thread.join(timeout)
+
+
+def start_ticking() -> Ticking:
     """Run the ticks on a daemon thread (inside `earful serve` and `earful listen`)."""
     stop = threading.Event()
-    threading.Thread(target=run_ticks, args=(stop,), name="earful-inbox-tick", daemon=True).start()
-    return stop
+    thread = threading.Thread(target=run_ticks, args=(stop,), name="earful-inbox-tick", daemon=True)
+    thread.start()
+    return Ticking(stop, thread)
