@@ -21,6 +21,11 @@ def email(org: Any) -> Any:
     return get_or_create_channel(org, name="Email", kind="email")
 
 
+def _write(channel: Any, external_id: str, text: str, author: dict[str, Any], at: str) -> None:
+    """One customer message arriving on a channel at a given time."""
+    ingest_batch(channel, numbered([record(external_id, text, author=author, created_at=at)]))
+
+
 def _joined(external_id: str) -> tuple[str, float, int]:
     message = Message.objects.get(external_id=external_id)
     assert message.conversation is not None
@@ -56,32 +61,8 @@ def test_a_link_to_a_stored_post_joins_its_conversation(channel: Any, email: Any
 
 
 def test_the_same_customer_on_the_same_subject_joins(channel: Any, email: Any) -> None:
-    ingest_batch(
-        channel,
-        numbered(
-            [
-                record(
-                    "t1",
-                    "Router keeps dropping wifi every evening",
-                    author=ANN_X,
-                    created_at="2026-11-01T10:00:00Z",
-                )
-            ]
-        ),
-    )
-    ingest_batch(
-        email,
-        numbered(
-            [
-                record(
-                    "e1",
-                    "The router dropping wifi again tonight",
-                    author=ANN_MAIL,
-                    created_at="2026-11-01T20:00:00Z",
-                )
-            ]
-        ),
-    )
+    _write(channel, "t1", "Router keeps dropping wifi every evening", ANN_X, "2026-11-01T10:00:00Z")
+    _write(email, "e1", "The router dropping wifi again tonight", ANN_MAIL, "2026-11-01T20:00:00Z")
 
     assert _joined("e1")[:2] == (JoinRule.SAME_SUBJECT, 0.9)
 
@@ -95,32 +76,8 @@ def test_another_customer_on_the_same_subject_does_not_join(channel: Any, email:
 
 
 def test_the_same_customer_after_the_stitch_window_starts_anew(channel: Any, email: Any) -> None:
-    ingest_batch(
-        channel,
-        numbered(
-            [
-                record(
-                    "t1",
-                    "Router keeps dropping wifi",
-                    author=ANN_X,
-                    created_at="2026-11-01T10:00:00Z",
-                )
-            ]
-        ),
-    )
-    ingest_batch(
-        email,
-        numbered(
-            [
-                record(
-                    "e1",
-                    "Router keeps dropping wifi",
-                    author=ANN_MAIL,
-                    created_at="2026-11-09T10:00:00Z",
-                )
-            ]
-        ),
-    )
+    _write(channel, "t1", "Router keeps dropping wifi", ANN_X, "2026-11-01T10:00:00Z")
+    _write(email, "e1", "Router keeps dropping wifi", ANN_MAIL, "2026-11-09T10:00:00Z")
 
     assert Conversation.objects.count() == 2
 
@@ -140,12 +97,7 @@ def test_a_reply_after_a_quiet_gap_starts_a_conversation_that_follows(channel: A
 
 
 def test_messages_in_one_batch_stitch_to_each_other(channel: Any, email: Any) -> None:
-    ingest_batch(
-        channel,
-        numbered(
-            [record("t1", "Invoice charged twice", author=ANN_X, created_at="2026-11-01T10:00:00Z")]
-        ),
-    )
+    _write(channel, "t1", "Invoice charged twice", ANN_X, "2026-11-01T10:00:00Z")
     ingest_batch(
         email,
         numbered(
@@ -190,23 +142,8 @@ def test_our_own_posts_are_never_stitched(channel: Any) -> None:
 def test_a_chaser_from_the_same_customer_joins_the_open_conversation(
     channel: Any, email: Any
 ) -> None:
-    ingest_batch(
-        channel,
-        numbered(
-            [
-                record(
-                    "t1",
-                    "Router keeps dropping wifi",
-                    author=ANN_X,
-                    created_at="2026-11-01T10:00:00Z",
-                )
-            ]
-        ),
-    )
-    ingest_batch(
-        email,
-        numbered([record("e1", "any news??", author=ANN_MAIL, created_at="2026-11-01T16:00:00Z")]),
-    )
+    _write(channel, "t1", "Router keeps dropping wifi", ANN_X, "2026-11-01T10:00:00Z")
+    _write(email, "e1", "any news??", ANN_MAIL, "2026-11-01T16:00:00Z")
 
     assert _joined("e1")[:2] == (JoinRule.SAME_CUSTOMER, 0.7)
 
@@ -214,31 +151,13 @@ def test_a_chaser_from_the_same_customer_joins_the_open_conversation(
 def test_a_new_subject_from_the_same_customer_starts_a_conversation(
     channel: Any, email: Any
 ) -> None:
-    ingest_batch(
-        channel,
-        numbered(
-            [
-                record(
-                    "t1",
-                    "Router keeps dropping wifi",
-                    author=ANN_X,
-                    created_at="2026-11-01T10:00:00Z",
-                )
-            ]
-        ),
-    )
-    ingest_batch(
+    _write(channel, "t1", "Router keeps dropping wifi", ANN_X, "2026-11-01T10:00:00Z")
+    _write(
         email,
-        numbered(
-            [
-                record(
-                    "e1",
-                    "Separate thing: my invoice shows a double charge",
-                    author=ANN_MAIL,
-                    created_at="2026-11-01T16:00:00Z",
-                )
-            ]
-        ),
+        "e1",
+        "Separate thing: my invoice shows a double charge",
+        ANN_MAIL,
+        "2026-11-01T16:00:00Z",
     )
 
     assert _joined("e1")[0] == JoinRule.NEW
