@@ -7,6 +7,9 @@ from collections.abc import Iterator
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from tests.feedback import tenancy_values as feedback_values
+from tests.insights import tenancy_values as insights_values
+
 # Every URL parameter that names something of an organization; tests give each a value.
 TENANT_PARAMETERS = frozenset(
     {
@@ -24,6 +27,8 @@ TENANT_PARAMETERS = frozenset(
         "handoff",
         "playbook",
     }
+    | feedback_values.PARAMETERS
+    | insights_values.PARAMETERS
 )
 _PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")
 

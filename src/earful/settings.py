@@ -33,6 +33,8 @@ INSTALLED_APPS = [
     "earful.customers",
     "earful.conversations",
     "earful.inbox",
+    "earful.feedback",
+    "earful.insights",
 ]
 
 MIDDLEWARE = [

@@ -1,4 +1,4 @@
-"""URL routes: sign-in, the inbox and channel pages, customers writing in, the REST API."""
+"""URL routes: sign-in, inbox, channel, board and insight pages, customers writing in, the API."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -12,4 +12,6 @@ urlpatterns = [
     path("in/", include("earful.channels.urls")),
     path("", include("earful.channels.page_urls")),
     path("", include("earful.inbox.urls")),
+    path("", include("earful.feedback.urls")),
+    path("", include("earful.insights.urls")),
 ]

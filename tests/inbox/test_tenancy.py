@@ -16,7 +16,9 @@ from earful.inbox.canned import save_canned_reply
 from earful.inbox.handoffs import hand_off
 from earful.org.models import Department
 from earful.pipeline.ingest import ingest_batch
+from tests.feedback import tenancy_values as feedback_values
 from tests.helpers import numbered, record
+from tests.insights import tenancy_values as insights_values
 from tests.tenancy import fill, tenant_routes
 
 ROUTES = tenant_routes()
@@ -45,7 +47,11 @@ def values(channel: Any, owner: Any) -> dict[str, str]:
     it = Department.objects.get(organization=first.organization, slug="it")
     handoff = hand_off(first, it, "look", by=owner, now=first.started_at)
     playbook = save_canned_reply(first.organization, "Escalate", "On it", by=owner, handoff_to=it)
-    return {
+    extra = {
+        **feedback_values.make_values(first.organization, owner),
+        **insights_values.make_values(first.organization, owner),
+    }
+    return extra | {
         "org": "acme",
         "number": str(first.number),
         "into": str(second.number),

@@ -9,6 +9,8 @@ from ninja.security import django_auth
 from earful.api import conversations, customers, inbox, inbox_settings, messages
 from earful.channels.api import router as channels_router
 from earful.errors import DomainError
+from earful.feedback.api import router as feedback_router
+from earful.insights.api import router as insights_router
 
 api = NinjaAPI(title="earful API", version="1", auth=django_auth, urls_namespace="api")
 api.add_router("", messages.router)
@@ -17,6 +19,8 @@ api.add_router("", customers.router)
 api.add_router("", channels_router)
 api.add_router("", inbox.router)
 api.add_router("", inbox_settings.router)
+api.add_router("", feedback_router)
+api.add_router("", insights_router)
 
 
 @api.exception_handler(DomainError)

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
-from earful.cli import listen_commands, triage_commands
+from earful.cli import feedback_commands, insights_commands, listen_commands, triage_commands
 
 app = typer.Typer(
     help="earful: hear what customers say about you on every channel, and answer every one.",
@@ -204,6 +204,8 @@ app.add_typer(bench, name="bench")
 app.command(help=triage_commands.triage.__doc__)(triage_commands.triage)
 app.command(help=triage_commands.train.__doc__)(triage_commands.train)
 bench.command("quality", help=triage_commands.bench_quality.__doc__)(triage_commands.bench_quality)
+feedback_commands.register(app, bench)
+insights_commands.register(app, bench)
 
 
 @bench.command("stitching")

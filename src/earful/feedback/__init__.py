@@ -1,0 +1,1 @@
+"""The feedback board, honest-answer requests and close-the-loop notices."""

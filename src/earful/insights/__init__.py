@@ -1,0 +1,1 @@
+"""Metrics from the event log: dashboards, fairness, alerts, scorecard, exports."""
