@@ -17,6 +17,7 @@ from earful.conversations.models import (
     Status,
 )
 from earful.errors import DomainError
+from earful.feedback.requests import after_resolved
 from earful.inbox.sla import sync_clocks
 from earful.org.events import record_event
 from earful.org.models import Membership
@@ -62,6 +63,8 @@ def set_status(
         before={"status": before},
         after={"status": status, "reason": reason},
     )
+    if status == Status.RESOLVED and before != Status.RESOLVED:
+        after_resolved(conversation, now=now)
     return conversation
 
 
