@@ -13,6 +13,7 @@ from django.utils import timezone
 from earful.inbox.assignment import auto_assign
 from earful.inbox.outbox import deliver_due
 from earful.inbox.sla import check_sla
+from earful.insights.tick import insights_tick
 from earful.org.models import Organization
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ def tick(now: datetime) -> TickReport:
         if organization.auto_assign:
             with transaction.atomic():
                 assigned += len(auto_assign(organization, now=now))
+    # Spike and crisis alerts, and the outgoing webhooks that carry them (and every event).
+    insights_tick(now)
     return TickReport(delivered=delivered, breached=breached, assigned=assigned)
 
 
