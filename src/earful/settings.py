@@ -98,6 +98,26 @@ def _database() -> dict[str, Any]:
 
 
 DATABASES = {"default": _database()}
+
+# Scale-out mode: with a broker URL, stored messages are processed by `earful worker`
+# processes (Celery) instead of in the process that received them.
+EARFUL_BROKER_URL = env_str("EARFUL_BROKER_URL", "")
+CELERY_BROKER_URL = EARFUL_BROKER_URL
+# Installs (or test runs) sharing one Redis keep apart by queue name.
+CELERY_TASK_DEFAULT_QUEUE = env_str("EARFUL_QUEUE", "earful-pipeline")
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+# Acknowledge after the work is done; a task whose worker dies goes back to the queue.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A web request must not hang on a broker that is down: the sweep sends the task later.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+# A message still pending this long after arrival lost its task; the sweep sends it again.
+EARFUL_SWEEP_AFTER_SECONDS = float(env_str("EARFUL_SWEEP_AFTER_SECONDS", "120"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from earful.channels.files import FileFormat
 from earful.channels.models import RawMessage
 from earful.cli.importing import run_import
 from earful.conversations.models import Message
+from tests.helpers import database_url
 
 
 def _import(path: Path, fmt: FileFormat, org: str = "acme") -> Any:
@@ -68,17 +68,6 @@ def test_broken_records_get_clear_errors_and_the_rest_is_stored(tmp_path: Path, 
     assert sorted(Message.objects.values_list("external_id", flat=True)) == ["1", "7"]
 
 
-def _database_url() -> str:
-    settings = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{settings['NAME']}"
-    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
-    return (
-        f"postgres://{settings['USER']}{password}@{settings['HOST'] or '127.0.0.1'}:"
-        f"{settings['PORT'] or 5432}/{settings['NAME']}"
-    )
-
-
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_killed_import_completes_on_rerun(tmp_path: Path) -> None:
@@ -112,7 +101,7 @@ def test_a_killed_import_completes_on_rerun(tmp_path: Path) -> None:
         "--batch-size",
         "200",
     ]
-    env = {**os.environ, "DATABASE_URL": _database_url()}
+    env = {**os.environ, "DATABASE_URL": database_url()}
 
     victim = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

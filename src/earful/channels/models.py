@@ -75,6 +75,9 @@ class RawMessage(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # Set when processing this message alone failed: it waits in the dead letters, out of
+    # the way of the rest, until someone retries it.
+    dead_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -85,7 +88,12 @@ class RawMessage(models.Model):
                 fields=["channel", "id"],
                 name="raw_message_pending",
                 condition=models.Q(processed_at__isnull=True),
-            )
+            ),
+            models.Index(
+                fields=["organization", "dead_at"],
+                name="raw_message_dead",
+                condition=models.Q(dead_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

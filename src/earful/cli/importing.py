@@ -69,6 +69,7 @@ def run_import(
             room = KEPT_REJECTIONS - len(summary.first_rejections)
             summary.first_rejections.extend(batch_report.rejections[:room])
             batch_report.rejections.clear()
+            batch_report.stored_ids.clear()
             summary.report.add(batch_report)
             on_progress(raw.tell())
     summary.linked_replies = _linked_replies(channel)

@@ -12,7 +12,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
-from earful.cli import feedback_commands, insights_commands, listen_commands, triage_commands
+from earful.cli import (
+    feedback_commands,
+    insights_commands,
+    listen_commands,
+    triage_commands,
+    worker_commands,
+)
 
 app = typer.Typer(
     help="earful: hear what customers say about you on every channel, and answer every one.",
@@ -139,6 +145,8 @@ def _print_import_summary(summary: object, elapsed: float) -> None:
     table.add_row("rejected", f"{summary.rejected:,}")
     table.add_row("blocked at the door", f"{report.blocked:,}")
     table.add_row("processed (triaged, threaded)", f"{report.processed:,}")
+    if report.queued:
+        table.add_row("sent to the workers", f"{report.queued:,}")
     table.add_row("replies linked to their parent", f"{summary.linked_replies:,}")
     table.add_row("seconds", f"{elapsed:.1f}")
     Console().print(table)
@@ -195,6 +203,8 @@ for command, name in (
     (listen_commands.channel_add, "channel-add"),
     (listen_commands.channel_check, "channel-check"),
     (listen_commands.listening_query, "listening-query"),
+    (worker_commands.worker, "worker"),
+    (worker_commands.dead_letters, "dead-letters"),
 ):
     app.command(name, help=command.__doc__)(command)
 bench = typer.Typer(

@@ -7,11 +7,13 @@ Processing then turns pending raw rows into messages, triaged and threaded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
+from pydantic import ValidationError
 
 from earful.channels.blocking import drop_blocked
 from earful.channels.models import Channel, RawMessage
@@ -28,10 +30,13 @@ from earful.customers.models import Identity
 from earful.customers.services import ResolvedIdentities, resolve_identities
 from earful.org.events import record_event
 from earful.org.models import Organization
+from earful.pipeline.engine import enqueue, scale_out
 from earful.pipeline.org_models import triager_for
-from earful.pipeline.stages import triage_stage
+from earful.pipeline.stages import apply_labels
+from earful.triage import Labels
 
 PROCESS_CHUNK = 500
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -42,7 +47,9 @@ class IngestReport:
     duplicates: int = 0
     processed: int = 0
     blocked: int = 0
+    queued: int = 0
     rejections: list[Rejection] = field(default_factory=list)
+    stored_ids: list[int] = field(default_factory=list, repr=False)
 
     def add(self, other: IngestReport) -> None:
         """Fold another report's counts into this one."""
@@ -50,15 +57,20 @@ class IngestReport:
         self.duplicates += other.duplicates
         self.processed += other.processed
         self.blocked += other.blocked
+        self.queued += other.queued
         self.rejections.extend(other.rejections)
+        self.stored_ids.extend(other.stored_ids)
 
 
 def ingest_batch(
     channel: Channel, items: Iterable[tuple[int, dict[str, object] | Rejection]]
 ) -> IngestReport:
-    """Validate, store raw, then process a batch of (record number, connector record) pairs."""
+    """Store a batch of (number, record) pairs raw, then process it here or send it to workers."""
     report = store_raw(channel, items)
-    report.processed = process_pending(channel)
+    if scale_out():
+        report.queued = enqueue(report.stored_ids)
+    else:
+        report.processed = process_pending(channel)
     return report
 
 
@@ -87,7 +99,7 @@ def store_raw(
             )
         )
         fresh = [record for external_id, record in records.items() if external_id not in seen]
-        RawMessage.objects.bulk_create(
+        created = RawMessage.objects.bulk_create(
             RawMessage(
                 organization_id=channel.organization_id,
                 channel=channel,
@@ -98,33 +110,113 @@ def store_raw(
         )
     report.duplicates += len(seen)
     report.stored = len(fresh)
+    report.stored_ids = [raw.pk for raw in created]
     return report
 
 
 def process_pending(channel: Channel, *, limit: int | None = None) -> int:
     """Turn the channel's unprocessed raw messages into triaged, threaded messages."""
     processed = 0
+    after = 0
     while limit is None or processed < limit:
-        chunk = PROCESS_CHUNK if limit is None else min(PROCESS_CHUNK, limit - processed)
-        done = _process_chunk(channel, chunk)
-        if done == 0:
+        size = PROCESS_CHUNK if limit is None else min(PROCESS_CHUNK, limit - processed)
+        ids = list(
+            RawMessage.objects.filter(
+                channel=channel, processed_at__isnull=True, dead_at__isnull=True, pk__gt=after
+            )
+            .order_by("id")
+            .values_list("pk", flat=True)[:size]
+        )
+        if not ids:
             break
-        processed += done
+        after = ids[-1]
+        processed += process_raws(ids)
     return processed
 
 
-def _process_chunk(channel: Channel, size: int) -> int:
+def process_raws(raw_ids: Sequence[int]) -> int:
+    """Process those of these raw messages still pending; a redelivered batch changes nothing.
+
+    The costly stage, triage, runs outside any transaction so that workers run it side by
+    side; storing then happens in one short transaction per channel. A message that fails
+    on its own goes to the dead letters and never holds back the rest of its batch.
+    """
+    pending = (
+        RawMessage.objects.filter(pk__in=raw_ids, processed_at__isnull=True, dead_at__isnull=True)
+        .select_related("channel__organization")
+        .order_by("id")
+    )
+    by_channel: dict[int, list[RawMessage]] = {}
+    for raw in pending:
+        by_channel.setdefault(raw.channel_id, []).append(raw)
+    return sum(_process(raws[0].channel, raws) for raws in by_channel.values())
+
+
+@dataclass
+class _Item:
+    raw: RawMessage
+    record: RawRecord
+    labels: Labels | None = None
+    model: str = ""
+
+
+def _process(channel: Channel, raws: list[RawMessage]) -> int:
+    items: list[_Item] = []
+    for raw in raws:
+        try:
+            items.append(_Item(raw, RawRecord.model_validate(raw.payload)))
+        except ValidationError as exc:
+            bury(raw, f"the stored record is not valid: {exc.error_count()} errors: {exc}")
+    inbound = [item for item in items if item.record.direction == "in"]
+    if inbound:
+        triager = triager_for(channel.organization)
+        for item, labels in zip(
+            inbound, triager.label([item.record.text for item in inbound]), strict=True
+        ):
+            item.labels, item.model = labels, triager.name
+    if not items:
+        return 0
+    try:
+        return _store(channel, items)
+    except (OperationalError, InterfaceError):
+        # The database is away (restart, network): nothing is the message's fault; the
+        # batch stays pending and is retried whole.
+        raise
+    except Exception as exc:
+        if len(items) == 1:
+            bury(items[0].raw, f"{exc.__class__.__name__}: {exc}")
+            return 0
+    return sum(_store_alone(channel, item) for item in items)
+
+
+def _store_alone(channel: Channel, item: _Item) -> int:
+    try:
+        return _store(channel, [item])
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception as exc:
+        bury(item.raw, f"{exc.__class__.__name__}: {exc}")
+        return 0
+
+
+def _store(channel: Channel, items: list[_Item]) -> int:
+    organization = channel.organization
     with transaction.atomic():
-        pending = RawMessage.objects.filter(channel=channel, processed_at__isnull=True).order_by(
-            "id"
+        # One writer per organization at a time: threading and stitching read what is
+        # stored, so two workers must not each miss the other's half of a thread.
+        Organization.objects.select_for_update().filter(pk=organization.pk).exists()
+        claimed = RawMessage.objects.filter(
+            pk__in=[item.raw.pk for item in items],
+            processed_at__isnull=True,
+            dead_at__isnull=True,
         )
         if connection.features.has_select_for_update_skip_locked:
-            pending = pending.select_for_update(skip_locked=True)
-        raws = list(pending[:size])
-        if not raws:
+            claimed = claimed.select_for_update(skip_locked=True)
+        mine = set(claimed.values_list("pk", flat=True))
+        items = [item for item in items if item.raw.pk in mine]
+        if not items:
             return 0
-        records = [RawRecord.model_validate(raw.payload) for raw in raws]
-        organization = channel.organization
+        records = [item.record for item in items]
         resolved = resolve_identities(
             organization,
             channel.kind,
@@ -132,23 +224,28 @@ def _process_chunk(channel: Channel, size: int) -> int:
         )
         identities = resolved.by_external_id
         link_identities(organization, resolved, records)
-        messages = [
-            _message_from(channel, raw, record, identities)
-            for raw, record in zip(raws, records, strict=True)
-        ]
-        triage_stage(messages, triager_for(organization))
+        messages = [_message_from(channel, item.raw, item.record, identities) for item in items]
+        for message, item in zip(messages, items, strict=True):
+            if item.labels is not None:
+                apply_labels(message, item.labels, model=item.model)
         touched = store_threaded(organization, messages)
         suggest_links(organization, {i.customer_id for i in identities.values()})
-        RawMessage.objects.filter(pk__in=[raw.pk for raw in raws]).update(
-            processed_at=timezone.now()
-        )
+        RawMessage.objects.filter(pk__in=mine).update(processed_at=timezone.now(), error="")
         record_event(
-            channel.organization,
+            organization,
             "messages.ingested",
             target=channel,
             after={"messages": len(messages), "conversations": len(touched)},
         )
-    return len(raws)
+    return len(items)
+
+
+def bury(raw: RawMessage, error: str) -> None:
+    """Move a raw message that cannot be processed to the dead letters, with its error."""
+    raw.error = error[:2000]
+    raw.dead_at = timezone.now()
+    RawMessage.objects.filter(pk=raw.pk).update(error=raw.error, dead_at=raw.dead_at)
+    logger.warning("raw message %s went to the dead letters: %s", raw.pk, raw.error)
 
 
 def link_identities(

@@ -1,0 +1,32 @@
+"""The pipeline's tasks on Celery: a batch of stored raw messages in, processed messages out.
+
+Tasks are acknowledged only after they finish, so a worker killed mid-batch leaves its
+batch to another worker; processing skips what is already done, so a redelivered batch
+changes nothing.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from django.db import InterfaceError, OperationalError, close_old_connections
+
+from earful.pipeline.ingest import process_raws
+
+app = Celery("earful")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+
+@app.task(
+    name="earful.pipeline.process_raws",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=60,
+    max_retries=None,
+)
+def process_raws_task(raw_ids: list[int]) -> int:
+    """Process a batch of raw messages by id (those already processed are skipped)."""
+    close_old_connections()
+    try:
+        return process_raws(raw_ids)
+    finally:
+        close_old_connections()
