@@ -21,3 +21,11 @@ def email_channel(org: Any) -> Any:
     from earful.channels.services import get_or_create_channel
 
     return get_or_create_channel(org, name="Support email", kind="email")
+
+
+@pytest.fixture
+def now() -> Any:
+    """The present, for services that take it."""
+    from django.utils import timezone
+
+    return timezone.now()

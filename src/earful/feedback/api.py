@@ -98,8 +98,7 @@ def list_ideas(request: HttpRequest, org: str, status: str = "") -> list[Idea]:
 def create_idea(request: HttpRequest, org: str, body: IdeaIn) -> Idea:
     """Open an idea as staff."""
     organization = access_organization(request.user, org).organization
-    board = board_services.board_for(organization)
-    return idea_services.create_idea(board, body.title, body.details, by=request.user)
+    return idea_services.create_idea(organization, body.title, body.details, by=request.user)
 
 
 @router.get("/orgs/{org}/ideas/{idea}", response=IdeaOut)

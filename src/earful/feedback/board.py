@@ -144,7 +144,8 @@ def _ingest(board: Board, person: Person, kind: str, code: uuid.UUID, text: str)
 
 
 def next_number(organization: Organization) -> int:
-    """The next idea number; the caller holds the board row's lock, so numbers never repeat."""
+    """The next idea number (call inside a transaction: the organization row stays locked)."""
+    Organization.objects.select_for_update().filter(pk=organization.pk).first()
     top = Idea.objects.filter(organization=organization).aggregate(top=Max("number"))["top"]
     return (top or 0) + 1
 
@@ -166,7 +167,6 @@ def post_idea(board: Board, person: Person, title: str, details: str = "") -> Id
     title, details = _check_text(title, details)
     organization = board.organization
     _refuse_blocked(organization, person.email)
-    Board.objects.select_for_update().filter(pk=board.pk).first()
     code = uuid.uuid4()
     text = f"{title}\n\n{details}" if details else title
     message = _ingest(board, person, "idea", code, text)

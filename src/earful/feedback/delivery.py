@@ -62,11 +62,19 @@ def _email_channel(organization_id: int) -> Channel | None:
     )
 
 
-def route_to(customer: Customer, parent: Message | None, *, private: bool) -> Route | None:
+def route_to(
+    customer: Customer,
+    parent: Message | None,
+    *,
+    private: bool,
+    fallback: Channel | None = None,
+) -> Route | None:
     """The customer's own channel: an answer to their message, or email; None if unreachable.
 
     With `private`, a public post is answered by email when an address is known, so a
-    personal link is not published.
+    personal link is not published. Board and widget authors without a mail channel get the
+    message recorded on the page's channel (or `fallback`): the outbox marks it recorded,
+    so staff still see what was owed.
     """
     answerable = parent is not None and parent.channel.kind not in OWN_PAGES
     if parent is not None and answerable and (not private or parent.kind in PRIVATE_KINDS):
@@ -78,10 +86,8 @@ def route_to(customer: Customer, parent: Message | None, *, private: bool) -> Ro
     if parent is not None and answerable:
         return Route(parent.channel, parent)
     if parent is not None:
-        # Board and widget authors without a mail channel: the answer is recorded on the page's
-        # channel (the outbox marks it recorded), so staff still see what was owed.
         return Route(parent.channel, parent)
-    return None
+    return None if fallback is None else Route(fallback, None)
 
 
 def write(route: Route, text: str, *, now: datetime) -> Message:

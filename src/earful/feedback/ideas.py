@@ -10,9 +10,8 @@ from django.db import transaction
 from earful.conversations.models import Direction, Message
 from earful.errors import DomainError
 from earful.feedback import similarity
-from earful.feedback.board import MAX_TITLE, add_supporter, board_for, next_number
+from earful.feedback.board import MAX_TITLE, add_supporter, next_number
 from earful.feedback.models import (
-    Board,
     BoardBlock,
     Idea,
     IdeaComment,
@@ -25,6 +24,7 @@ from earful.feedback.models import (
 )
 from earful.feedback.notices import notify_supporters
 from earful.org.events import record_event
+from earful.org.models import Organization
 
 Actor = User | AnonymousUser | None
 SETTABLE = tuple(s for s in IdeaStatus.values if s != IdeaStatus.DUPLICATE)
@@ -228,9 +228,8 @@ def open_idea_from_message(message: Message, title: str, *, by: Actor) -> Idea:
     _message_customer(message)
     title = title.strip() or message.text.strip().splitlines()[0]
     title = title[:MAX_TITLE]
-    board: Board = board_for(message.organization)
-    Board.objects.select_for_update().filter(pk=board.pk).first()
-    idea = create_idea(board, title, message.text if title != message.text else "", by=by)
+    details = message.text if title != message.text else ""
+    idea = create_idea(message.organization, title, details, by=by)
     idea.message = message
     idea.author_id = _message_customer(message)
     idea.save(update_fields=["message", "author"])
@@ -239,15 +238,13 @@ def open_idea_from_message(message: Message, title: str, *, by: Actor) -> Idea:
 
 
 @transaction.atomic
-def create_idea(board: Board, title: str, details: str = "", *, by: Actor) -> Idea:
+def create_idea(organization: Organization, title: str, details: str = "", *, by: Actor) -> Idea:
     """An idea staff open themselves (shown at once: staff need no approval)."""
     title, details = title.strip(), details.strip()
     if not title:
         raise DomainError("the idea needs a title")
     if len(title) > MAX_TITLE:
         raise DomainError(f"please keep the title under {MAX_TITLE} characters")
-    organization = board.organization
-    Board.objects.select_for_update().filter(pk=board.pk).first()
     text = f"{title}\n\n{details}" if details else title
     idea = Idea.objects.create(
         organization=organization,

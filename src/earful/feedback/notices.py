@@ -8,6 +8,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from earful.conversations.threading import refresh_conversations
+from earful.feedback.board import board_for
 from earful.feedback.delivery import fit, route_to, write
 from earful.feedback.models import Board, Idea, IdeaSupporter
 from earful.org.events import record_event
@@ -45,7 +46,7 @@ def notify_supporters(idea: Idea, *, now: datetime) -> int:
     Each supporter row is locked and stamped in the same transaction as its outbox item,
     so setting an idea shipped twice (or two people at once) never tells anyone twice.
     """
-    board = Board.objects.select_related("organization").get(organization_id=idea.organization_id)
+    board = board_for(idea.organization)
     link = idea_link(board, idea)
     waiting = (
         IdeaSupporter.objects.select_for_update()
@@ -55,7 +56,9 @@ def notify_supporters(idea: Idea, *, now: datetime) -> int:
     )
     told, conversations = 0, set()
     for supporter in waiting:
-        route = route_to(supporter.customer, supporter.message, private=False)
+        route = route_to(
+            supporter.customer, supporter.message, private=False, fallback=board.channel
+        )
         if route is None:
             continue
         name = supporter.customer.display_name or "there"
