@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from earful.channels.http import HttpPolicy, OutboundError, check_url, guarded_session
+from earful.channels.http import HttpPolicy, OutboundError, check_destination, guarded_session
 from earful.errors import DomainError
 from earful.insights.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from earful.org.events import record_event
@@ -45,6 +47,23 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + digest.hexdigest()
 
 
+def _check_address(url: str) -> None:
+    parts = urlsplit(url)
+    try:
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise OutboundError("only http(s) addresses with a host are allowed")
+        # A name is checked again on every post (DNS may change); an address literal now.
+        ipaddress.ip_address(parts.hostname.strip("[]"))
+    except ValueError:
+        return
+    except OutboundError as exc:
+        raise DomainError(f"cannot send to that address: {exc}") from None
+    try:
+        check_destination(parts.hostname, parts.port)
+    except OutboundError as exc:
+        raise DomainError(f"cannot send to that address: {exc}") from None
+
+
 def _check_verbs(verbs: list[str]) -> list[str]:
     cleaned = [v.strip() for v in verbs if v.strip()]
     for verb in cleaned:
@@ -58,10 +77,7 @@ def add_endpoint(
     organization: Organization, url: str, *, verbs: list[str] | None = None, by: Any = None
 ) -> WebhookEndpoint:
     """Register an address for the organization's events; its secret is made here."""
-    try:
-        check_url(url)
-    except OutboundError as exc:
-        raise DomainError(f"cannot send to that address: {exc}") from None
+    _check_address(url)
     if len(url) > 500:
         raise DomainError("the address is longer than 500 characters")
     latest = Event.objects.filter(organization=organization).order_by("-pk").first()
