@@ -21,16 +21,3 @@ def numbered(records: list[Any]) -> list[tuple[int, Any]]:
     """The (record number, record) pairs ingest takes."""
     return list(enumerate(records, start=1))
 
-
-def database_url() -> str:
-    """A URL for the test database, for the subprocesses a test starts."""
-    from django.db import connection
-
-    settings = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{settings['NAME']}"
-    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
-    return (
-        f"postgres://{settings['USER']}{password}@{settings['HOST'] or '127.0.0.1'}:"
-        f"{settings['PORT'] or 5432}/{settings['NAME']}"
-    )

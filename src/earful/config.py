@@ -28,3 +28,15 @@ def read_secret(name: str) -> str | None:
     if path:
         return Path(path).read_text(encoding="utf-8").strip()
     return None
+
+
+def connection_url() -> str:
+    """A URL for the database Django is connected to, for the subprocesses we start."""
+    from django.db import connection
+
+    values = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{values['NAME']}"
+    password = f":{values['PASSWORD']}" if values.get("PASSWORD") else ""
+    host = values["HOST"] or "127.0.0.1"
+    return f"postgres://{values['USER']}{password}@{host}:{values['PORT'] or 5432}/{values['NAME']}"

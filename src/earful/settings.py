@@ -99,6 +99,10 @@ def _database() -> dict[str, Any]:
 
 DATABASES = {"default": _database()}
 
+# The triage model for organizations without their own: "best" (if its weights load,
+# else "fast") when empty; "fast" labels a large backlog about 25 times faster.
+EARFUL_TRIAGE_MODEL = env_str("EARFUL_TRIAGE_MODEL", "")
+
 # Scale-out mode: with a broker URL, stored messages are processed by `earful worker`
 # processes (Celery) instead of in the process that received them.
 EARFUL_BROKER_URL = env_str("EARFUL_BROKER_URL", "")

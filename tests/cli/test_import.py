@@ -16,8 +16,8 @@ import pytest
 from earful.channels.files import FileFormat
 from earful.channels.models import RawMessage
 from earful.cli.importing import run_import
+from earful.config import connection_url
 from earful.conversations.models import Message
-from tests.helpers import database_url
 
 
 def _import(path: Path, fmt: FileFormat, org: str = "acme") -> Any:
@@ -101,7 +101,7 @@ def test_a_killed_import_completes_on_rerun(tmp_path: Path) -> None:
         "--batch-size",
         "200",
     ]
-    env = {**os.environ, "DATABASE_URL": database_url()}
+    env = {**os.environ, "DATABASE_URL": connection_url()}
 
     victim = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

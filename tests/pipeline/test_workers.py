@@ -20,8 +20,8 @@ import pytest
 import redis
 
 from earful.channels.models import RawMessage
+from earful.config import connection_url
 from earful.conversations.models import Message
-from tests.helpers import database_url
 
 REDIS_URL = os.environ.get("EARFUL_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -39,7 +39,7 @@ def scale_out_env(tmp_path: Path) -> dict[str, str]:
         pytest.skip(f"{message}; start Redis or set EARFUL_TEST_REDIS_URL")
     return {
         **os.environ,
-        "DATABASE_URL": database_url(),
+        "DATABASE_URL": connection_url(),
         "EARFUL_BROKER_URL": REDIS_URL,
         # A queue of this test's own: concurrent runs on one Redis never take each other's tasks.
         "EARFUL_QUEUE": f"earful-test-{tmp_path.name}-{os.getpid()}",

@@ -16,8 +16,8 @@ from earful.cli import (
     feedback_commands,
     insights_commands,
     listen_commands,
+    pipeline_commands,
     triage_commands,
-    worker_commands,
 )
 
 app = typer.Typer(
@@ -203,8 +203,8 @@ for command, name in (
     (listen_commands.channel_add, "channel-add"),
     (listen_commands.channel_check, "channel-check"),
     (listen_commands.listening_query, "listening-query"),
-    (worker_commands.worker, "worker"),
-    (worker_commands.dead_letters, "dead-letters"),
+    (pipeline_commands.worker, "worker"),
+    (pipeline_commands.dead_letters, "dead-letters"),
 ):
     app.command(name, help=command.__doc__)(command)
 bench = typer.Typer(
@@ -214,6 +214,9 @@ app.add_typer(bench, name="bench")
 app.command(help=triage_commands.triage.__doc__)(triage_commands.triage)
 app.command(help=triage_commands.train.__doc__)(triage_commands.train)
 bench.command("quality", help=triage_commands.bench_quality.__doc__)(triage_commands.bench_quality)
+bench.command("pipeline", help=pipeline_commands.bench_pipeline.__doc__)(
+    pipeline_commands.bench_pipeline
+)
 feedback_commands.register(app, bench)
 insights_commands.register(app, bench)
 

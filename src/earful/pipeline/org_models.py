@@ -20,6 +20,8 @@ def weights_path(organization: Organization) -> Path:
 
 
 def triager_for(organization: Organization) -> Triager:
-    """The organization's own model when it has one, else the default."""
+    """The organization's own model when it has one, else the installation's default."""
     path = weights_path(organization)
-    return triager_from_weights(path) if path.is_file() else load_triager(None)
+    if path.is_file():
+        return triager_from_weights(path)
+    return load_triager(settings.EARFUL_TRIAGE_MODEL or None)

@@ -7,10 +7,15 @@ changes nothing.
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
+from celery.signals import worker_process_init
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
 
 from earful.pipeline.ingest import process_raws
+from earful.triage import load_triager
 
 app = Celery("earful")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -30,3 +35,9 @@ def process_raws_task(raw_ids: list[int]) -> int:
         return process_raws(raw_ids)
     finally:
         close_old_connections()
+
+
+@worker_process_init.connect
+def load_models(**_: Any) -> None:
+    """Load the default triage model as each worker process starts, not on its first task."""
+    load_triager(settings.EARFUL_TRIAGE_MODEL or None)

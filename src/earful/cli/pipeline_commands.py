@@ -1,0 +1,165 @@
+"""CLI commands of the pipeline: the scale-out worker, the dead letters, its benchmark.
+
+Plain typer-compatible functions; earful.cli.main registers them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console(stderr=True)
+
+
+def _django() -> None:
+    # Not earful.cli.main.setup_django: main imports this module, so that would be a cycle.
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "earful.settings")
+    import django
+
+    django.setup()
+
+
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Worker processes on this machine.")] = 2,
+    sweep_every: Annotated[
+        float, typer.Option(help="Seconds between sweeps for stuck messages (0: never).")
+    ] = 60.0,
+) -> None:
+    """Process stored messages from the broker (scale-out mode; needs EARFUL_BROKER_URL)."""
+    _django()
+    from django.conf import settings
+
+    from earful.pipeline.engine import run_sweeps
+    from earful.pipeline.tasks import app as celery_app
+
+    if not settings.EARFUL_BROKER_URL:
+        console.print("[red]EARFUL_BROKER_URL is not set[/red]: the embedded mode needs no worker.")
+        raise typer.Exit(2)
+    stop = threading.Event()
+    if sweep_every > 0:
+        threading.Thread(
+            target=run_sweeps, args=(stop,), kwargs={"every": sweep_every}, daemon=True
+        ).start()
+    try:
+        celery_app.worker_main(
+            [
+                "worker",
+                f"--concurrency={concurrency}",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                f"--queues={settings.CELERY_TASK_DEFAULT_QUEUE}",
+            ]
+        )
+    finally:
+        stop.set()
+
+
+def dead_letters(
+    org: Annotated[str, typer.Option(help="The organization's slug.")],
+    retry: Annotated[bool, typer.Option("--retry", help="Put them back in the pipeline.")] = False,
+) -> None:
+    """List the messages that failed on their own (with their errors), or retry them."""
+    _django()
+    from earful.org.models import Organization
+    from earful.pipeline.dead_letters import dead_letters as letters_of
+    from earful.pipeline.dead_letters import retry_dead_letters
+
+    organization = Organization.objects.filter(slug=org).first()
+    if organization is None:
+        console.print(f"[red]no organization {org!r}[/red]")
+        raise typer.Exit(2)
+    if retry:
+        console.print(f"retried {retry_dead_letters(organization)} dead letters")
+        return
+    table = Table(title=f"dead letters of {organization.slug}")
+    for column in ("id", "channel", "external id", "dead since", "error"):
+        table.add_column(column)
+    for raw in letters_of(organization).select_related("channel")[:200]:
+        assert raw.dead_at is not None
+        table.add_row(
+            str(raw.pk), raw.channel.name, raw.external_id, raw.dead_at.isoformat(), raw.error
+        )
+    Console().print(table)
+
+
+def bench_pipeline(
+    messages: Annotated[int, typer.Option(help="Generated messages that arrive.")] = 10_000,
+    workers: Annotated[
+        int, typer.Option(help="Scale-out worker processes; 0 processes in-process (embedded).")
+    ] = 0,
+    database: Annotated[str, typer.Option(help="sqlite or postgres (a throwaway database).")] = (
+        "sqlite"
+    ),
+    postgres: Annotated[
+        str, typer.Option(help="Server to create the throwaway database on.")
+    ] = "postgres://postgres@127.0.0.1:5432/postgres",
+    broker: Annotated[str, typer.Option(help="Broker of the scale-out runs.")] = (
+        "redis://127.0.0.1:6379/13"
+    ),
+    model: Annotated[str, typer.Option(help="Triage model: fast or best.")] = "best",
+    rate: Annotated[
+        float, typer.Option(help="Arrivals per second; 0 sends them as fast as possible.")
+    ] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed of the message generator.")] = 7,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Throughput and arrival-to-visible latency of the pipeline, embedded or on K workers."""
+    import json
+    import tempfile
+
+    if database not in {"sqlite", "postgres"} or model not in {"fast", "best"}:
+        console.print("[red]--database is sqlite or postgres; --model is fast or best[/red]")
+        raise typer.Exit(2)
+    os.environ["EARFUL_HOME"] = tempfile.mkdtemp(prefix="earful-bench-")
+    os.environ["EARFUL_TRIAGE_MODEL"] = model
+    os.environ["EARFUL_QUEUE"] = f"earful-bench-{os.getpid()}"
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.pop("EARFUL_BROKER_URL", None)
+    if workers:
+        os.environ["EARFUL_BROKER_URL"] = broker
+    with _throwaway_postgres(postgres) if database == "postgres" else nullcontext():
+        _django()
+        from django.core.management import call_command
+
+        from earful.bench.pipeline import as_dict, run
+
+        call_command("migrate", verbosity=0, interactive=False)
+        result = run(messages=messages, workers=workers, model=model, rate=rate, seed=seed)
+        from django.db import connections
+
+        connections.close_all()
+    figures = as_dict(result)
+    if json_output:
+        typer.echo(json.dumps(figures))
+        return
+    table = Table(title="pipeline: arrival to triaged, threaded and searchable")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for name, value in figures.items():
+        table.add_row(name.replace("_", " "), str(value))
+    Console().print(table)
+
+
+@contextmanager
+def _throwaway_postgres(server: str) -> Iterator[None]:
+    """A new database on the server for the run, dropped after it."""
+    import psycopg
+
+    name = f"earful_bench_{os.getpid()}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    base = server.rsplit("/", 1)[0]
+    os.environ["DATABASE_URL"] = f"{base}/{name}"
+    try:
+        yield
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
