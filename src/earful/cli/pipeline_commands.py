@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from earful.bench.throwaway import DEFAULT_POSTGRES, throwaway_database
 
 console = Console(stderr=True)
 
@@ -100,7 +100,7 @@ def bench_pipeline(
     ),
     postgres: Annotated[
         str, typer.Option(help="Server to create the throwaway database on.")
-    ] = "postgres://postgres@127.0.0.1:5432/postgres",
+    ] = DEFAULT_POSTGRES,
     broker: Annotated[str, typer.Option(help="Broker of the scale-out runs.")] = (
         "redis://127.0.0.1:6379/13"
     ),
@@ -113,19 +113,16 @@ def bench_pipeline(
 ) -> None:
     """Throughput and arrival-to-visible latency of the pipeline, embedded or on K workers."""
     import json
-    import tempfile
 
     if database not in {"sqlite", "postgres"} or model not in {"fast", "best"}:
         console.print("[red]--database is sqlite or postgres; --model is fast or best[/red]")
         raise typer.Exit(2)
-    os.environ["EARFUL_HOME"] = tempfile.mkdtemp(prefix="earful-bench-")
     os.environ["EARFUL_TRIAGE_MODEL"] = model
     os.environ["EARFUL_QUEUE"] = f"earful-bench-{os.getpid()}"
-    os.environ.pop("DATABASE_URL", None)
     os.environ.pop("EARFUL_BROKER_URL", None)
     if workers:
         os.environ["EARFUL_BROKER_URL"] = broker
-    with _throwaway_postgres(postgres) if database == "postgres" else nullcontext():
+    with throwaway_database(database, postgres):
         _django()
         from django.core.management import call_command
 
@@ -133,9 +130,6 @@ def bench_pipeline(
 
         call_command("migrate", verbosity=0, interactive=False)
         result = run(messages=messages, workers=workers, model=model, rate=rate, seed=seed)
-        from django.db import connections
-
-        connections.close_all()
     figures = as_dict(result)
     if json_output:
         typer.echo(json.dumps(figures))
@@ -146,20 +140,3 @@ def bench_pipeline(
     for name, value in figures.items():
         table.add_row(name.replace("_", " "), str(value))
     Console().print(table)
-
-
-@contextmanager
-def _throwaway_postgres(server: str) -> Iterator[None]:
-    """A new database on the server for the run, dropped after it."""
-    import psycopg
-
-    name = f"earful_bench_{os.getpid()}"
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    base = server.rsplit("/", 1)[0]
-    os.environ["DATABASE_URL"] = f"{base}/{name}"
-    try:
-        yield
-    finally:
-        with psycopg.connect(server, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
