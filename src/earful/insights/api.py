@@ -162,23 +162,22 @@ def list_webhooks(request: HttpRequest, org: str) -> list[WebhookEndpoint]:
 
 
 @router.post("/orgs/{org}/insights/webhooks", response={201: NewWebhookOut})
-def add_webhook(request: HttpRequest, org: str, body: WebhookIn) -> tuple[int, WebhookEndpoint]:
+def add_webhook(request: HttpRequest, org: str, body: WebhookIn) -> WebhookEndpoint:
     """Register a webhook endpoint; the answer holds its signing secret."""
     membership = _manager(request, org)
     endpoint = webhooks.add_endpoint(
         membership.organization, body.url, verbs=body.verbs, by=request.user
     )
-    return 201, endpoint
+    return endpoint
 
 
 @router.delete("/orgs/{org}/insights/webhooks/{endpoint}", response={204: None})
-def remove_webhook(request: HttpRequest, org: str, endpoint: str) -> tuple[int, None]:
+def remove_webhook(request: HttpRequest, org: str, endpoint: str) -> None:
     """Stop sending to a webhook endpoint."""
     membership = access_organization(request.user, org)
     found = access_endpoint(membership.organization, endpoint)
     _manager(request, org)
     webhooks.remove_endpoint(found, by=request.user)
-    return 204, None
 
 
 @router.put("/orgs/{org}/insights/settings", response=SettingsOut)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.http import Http404
 
+from earful.errors import DomainError
 from earful.insights import metrics, scorecard, social
 from earful.insights.tables import Table, Window
 
@@ -42,6 +43,14 @@ def table(name: str, window: Window, now: datetime) -> Table:
     return builder(window, now)
 
 
-def dashboard(window: Window, now: datetime) -> list[Table]:
-    """The dashboard's tables, in page order (the scorecard has its own page)."""
-    return [TABLES[name](window, now) for name in TABLES if name != "scorecard"]
+def dashboard(window: Window, now: datetime, by: str = "channel") -> list[Table]:
+    """The dashboard's tables in page order, response times broken down `by` one of
+    metrics.BREAKDOWNS (the scorecard has its own page; every table is in the CSV and API)."""
+    if by not in metrics.BREAKDOWNS:
+        raise DomainError(f"break down by one of {', '.join(metrics.BREAKDOWNS)}")
+    others = {f"-by-{other}" for other in metrics.BREAKDOWNS if other != by}
+    return [
+        TABLES[name](window, now)
+        for name in TABLES
+        if name != "scorecard" and not any(name.endswith(suffix) for suffix in others)
+    ]

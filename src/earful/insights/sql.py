@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
+from django.db.models import CharField, Func
 
 # The percentiles every duration metric reports.
 PERCENTILES = (0.5, 0.9)
@@ -84,3 +85,19 @@ def _interpolate(ranks: dict[int, float], size: int, p: float) -> float:
     below = ranks[low + 1]
     above = ranks.get(low + 2, below)
     return below + (position - low) * (above - below)
+
+
+class UtcDay(Func):
+    """The UTC calendar day of a timestamp, natively (TruncDate runs Python per row on SQLite)."""
+
+    output_field = CharField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        """SQLite stores UTC text; date() cuts it to the day in C."""
+        return self.as_sql(compiler, connection, template="date(%(expressions)s)", **extra)
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        """The day in UTC, whatever the session's time zone."""
+        return self.as_sql(
+            compiler, connection, template="((%(expressions)s) AT TIME ZONE 'UTC')::date", **extra
+        )

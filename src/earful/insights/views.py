@@ -21,6 +21,7 @@ from earful.insights import dashboard as boards
 from earful.insights import webhooks
 from earful.insights.access import access_endpoint
 from earful.insights.filters import parse_window
+from earful.insights.metrics import BREAKDOWNS
 from earful.insights.models import WebhookEndpoint
 from earful.insights.scorecard import scorecard as score
 from earful.insights.services import recent_alerts, save_settings
@@ -87,8 +88,14 @@ def dashboard(request: HttpRequest, org: str) -> HttpResponse:
     membership = access_organization(request.user, org)
     window, error = _window(request, membership)
     context = _context(request, membership) | {"error": error}
+    by = request.GET.get("by", "channel")[:20]
+    context["by"], context["breakdowns"] = by, BREAKDOWNS
     if window is not None:
-        tables = boards.dashboard(window, timezone.now())
+        try:
+            tables = boards.dashboard(window, timezone.now(), by)
+        except DomainError as exc:
+            context["error"] = error = str(exc)
+            tables = []
         context |= {
             "window": window,
             "tables": [(table, chart_data(table)) for table in tables],

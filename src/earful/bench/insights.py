@@ -1,0 +1,273 @@
+"""`earful bench insights`: seed N realistic messages fast, then time every dashboard query.
+
+Seeding skips the pipeline (triage, threading) and writes finished rows with bulk_create in
+chunks: customers and identities (log-normal audiences), conversations, the customer's
+first message, our reply (most of the time, after a log-normal delay), sometimes a
+follow-up and our next reply, and a first-response SLA clock per conversation. Then each
+insight table, the scorecard and both pages are timed over repeats (p50 / p99).
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.test import Client
+from django.utils import timezone
+
+from earful.channels.models import Channel
+from earful.conversations.models import Conversation, Direction, Message, Status
+from earful.customers.models import Customer, Identity
+from earful.inbox.models import SlaClock, SlaMetric
+from earful.insights.dashboard import TABLES
+from earful.insights.scorecard import scorecard
+from earful.insights.tables import Window
+from earful.org.models import Department, Organization, Role
+from earful.org.services import add_member, create_organization
+
+CHUNK = 5_000
+CHANNELS = (
+    ("X", "x"),
+    ("Mastodon", "mastodon"),
+    ("Support email", "email"),
+    ("Reviews", "reviews"),
+)
+SENTIMENTS = (("negative", 0.35), ("neutral", 0.45), ("positive", 0.20))
+TOPICS = ("billing", "network", "app", "delivery", "account", "")
+AGENTS = 8
+
+
+def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
+    return rng.choices([w[0] for w in weighted], weights=[w[1] for w in weighted])[0]
+
+
+def seed(messages: int, *, days: int, now: datetime, seed_value: int = 5) -> Organization:
+    """Bulk-write about `messages` messages over the last `days` days; returns the organization."""
+    rng = random.Random(seed_value)  # noqa: S311 - benchmark traffic, not secrets
+    organization = create_organization("Bench Mobile", "bench")
+    agents = [
+        add_member(organization, f"agent{n}@bench.example", role=Role.AGENT).user
+        for n in range(AGENTS)
+    ]
+    departments = list(Department.objects.filter(organization=organization))
+    channels = [
+        Channel.objects.create(organization=organization, name=name, kind=kind)
+        for name, kind in CHANNELS
+    ]
+    people = max(10, messages // 10)
+    customers = Customer.objects.bulk_create(
+        [Customer(organization=organization, display_name=f"c{n}") for n in range(people)],
+        batch_size=CHUNK,
+    )
+    identities = Identity.objects.bulk_create(
+        [
+            Identity(
+                organization=organization,
+                customer=customer,
+                platform="x",
+                external_id=f"u{n}",
+                handle=f"u{n}",
+                audience_size=int(rng.lognormvariate(5.0, 2.2)),
+            )
+            for n, customer in enumerate(customers)
+        ],
+        batch_size=CHUNK,
+    )
+    written, number = 0, 0
+    span = days * 86400
+    while written < messages:
+        size = min(CHUNK // 3, max(1, (messages - written) // 3 + 1))
+        threads = []
+        for _ in range(size):
+            number += 1
+            who = rng.randrange(people)
+            started = now - timedelta(seconds=rng.uniform(60, span))
+            answered = rng.random() < 0.8
+            delay = timedelta(minutes=min(rng.lognormvariate(3.0, 1.2), 2880))
+            first_response = started + delay if answered and started + delay < now else None
+            threads.append((number, who, started, first_response, rng.choice(channels)))
+        conversations = Conversation.objects.bulk_create(
+            [
+                Conversation(
+                    organization=organization,
+                    number=n,
+                    customer=customers[who],
+                    department=rng.choice(departments),
+                    assignee=rng.choice(agents),
+                    started_at=started,
+                    last_message_at=first or started,
+                    waiting_since=None if first else started,
+                    first_response_at=first,
+                    status=Status.RESOLVED if first and rng.random() < 0.7 else Status.OPEN,
+                )
+                for n, who, started, first, _ in threads
+            ]
+        )
+        Conversation.channels.through.objects.bulk_create(
+            [
+                Conversation.channels.through(conversation_id=c.pk, channel_id=t[4].pk)
+                for c, t in zip(conversations, threads, strict=True)
+            ]
+        )
+        firsts = Message.objects.bulk_create(
+            [
+                _message(rng, organization, c, t[4], identities[t[1]], t[2], f"m{t[0]}")
+                for c, t in zip(conversations, threads, strict=True)
+            ]
+        )
+        answered = [
+            (c, _reply(organization, c, t[4], first, rng.choice(agents), t[3], f"r{t[0]}"))
+            for c, t, first in zip(conversations, threads, firsts, strict=True)
+            if t[3] is not None
+        ]
+        replies = Message.objects.bulk_create([reply for _, reply in answered])
+        author = {c.pk: identities[t[1]] for c, t in zip(conversations, threads, strict=True)}
+        follow_ups = []
+        for conversation, reply in answered:
+            at = reply.created_at + timedelta(minutes=rng.uniform(5, 600))
+            if rng.random() < 0.25 and at < now:
+                follow_ups.append(
+                    _message(
+                        rng,
+                        organization,
+                        conversation,
+                        reply.channel,
+                        author[conversation.pk],
+                        at,
+                        f"f{conversation.number}",
+                        parent=reply,
+                    )
+                )
+        Message.objects.bulk_create(follow_ups)
+        SlaClock.objects.bulk_create(
+            [
+                SlaClock(
+                    organization=organization,
+                    conversation=c,
+                    metric=SlaMetric.FIRST_RESPONSE,
+                    started_at=c.started_at,
+                    due_at=c.started_at + timedelta(hours=1),
+                    stopped_at=c.first_response_at,
+                    breached_at=None
+                    if c.first_response_at
+                    and c.first_response_at <= c.started_at + timedelta(hours=1)
+                    else c.started_at + timedelta(hours=1),
+                )
+                for c in conversations
+            ]
+        )
+        written += len(firsts) + len(replies) + len(follow_ups)
+    return organization
+
+
+def _message(
+    rng: random.Random,
+    organization: Organization,
+    conversation: Conversation,
+    channel: Channel,
+    identity: Identity | None,
+    at: datetime,
+    external_id: str,
+    parent: Message | None = None,
+) -> Message:
+    return Message(
+        organization=organization,
+        channel=channel,
+        conversation=conversation,
+        identity=identity,
+        direction=Direction.IN,
+        external_id=external_id,
+        parent=parent,
+        in_reply_to_external_id=parent.external_id if parent else "",
+        text="my bill is wrong again",
+        created_at=at,
+        sentiment=_pick(rng, SENTIMENTS),
+        topic=rng.choice(TOPICS),
+        intent="complaint" if rng.random() < 0.3 else "question",
+        join_rule="new" if parent is None else "reply",
+    )
+
+
+def _reply(
+    organization: Organization,
+    conversation: Conversation,
+    channel: Channel,
+    parent: Message,
+    agent: User,
+    at: datetime,
+    external_id: str,
+) -> Message:
+    return Message(
+        organization=organization,
+        channel=channel,
+        conversation=conversation,
+        direction=Direction.OUT,
+        sent_by=agent,
+        external_id=external_id,
+        parent=parent,
+        in_reply_to_external_id=parent.external_id,
+        text="Sorry about that, we are on it.",
+        created_at=at,
+        join_rule="reply",
+    )
+
+
+def _time(run: Callable[[], Any], repeats: int) -> dict[str, float]:
+    run()  # warm the caches once, as a dashboard in use would be
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        samples.append(time.perf_counter() - started)
+    samples.sort()
+    p99 = samples[min(len(samples) - 1, round(0.99 * (len(samples) - 1)))]
+    return {"p50_ms": round(statistics.median(samples) * 1000, 1), "p99_ms": round(p99 * 1000, 1)}
+
+
+def run(*, messages: int, days: int, repeats: int) -> dict[str, Any]:
+    """Seed, then time each query over the default 30 days and over the whole span."""
+    now = timezone.now().astimezone(UTC)
+    started = time.perf_counter()
+    organization = seed(messages, days=days, now=now)
+    seeded = time.perf_counter() - started
+    stored = Message.objects.filter(organization=organization).count()
+    timings: dict[str, dict[str, dict[str, float]]] = {}
+    windows = {
+        "last 30 days": Window(organization, now - timedelta(days=30), now),
+        f"all {days} days": Window(organization, now - timedelta(days=days + 1), now),
+    }
+    for label, window in windows.items():
+        timings[label] = {
+            name: _time(lambda b=build, w=window: b(w, now), repeats)
+            for name, build in TABLES.items()
+        }
+        timings[label]["scorecard (all lines)"] = _time(lambda w=window: scorecard(w, now), repeats)
+    owner = add_member(organization, "owner@bench.example", role=Role.ADMIN).user
+    client = Client(SERVER_NAME="localhost")
+    client.force_login(owner)
+    pages = {
+        "dashboard page": "/o/bench/insights/",
+        "scorecard page": "/o/bench/insights/scorecard/",
+    }
+    timings["last 30 days"] |= {
+        name: _time(lambda p=path: _get(client, p), repeats) for name, path in pages.items()
+    }
+    return {
+        "messages": stored,
+        "days": days,
+        "seed_seconds": round(seeded, 1),
+        "repeats": repeats,
+        "database": Message.objects.db,
+        "timings": timings,
+    }
+
+
+def _get(client: Client, path: str) -> None:
+    response = client.get(path)
+    if response.status_code != 200:
+        raise RuntimeError(f"{path} answered {response.status_code}")
