@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, 
 from rich.table import Table
 
 from earful.cli import (
+    bench_commands,
     feedback_commands,
     insights_commands,
     listen_commands,
@@ -217,6 +218,7 @@ bench.command("quality", help=triage_commands.bench_quality.__doc__)(triage_comm
 bench.command("pipeline", help=pipeline_commands.bench_pipeline.__doc__)(
     pipeline_commands.bench_pipeline
 )
+bench.command("inbox", help=bench_commands.bench_inbox.__doc__)(bench_commands.bench_inbox)
 feedback_commands.register(app, bench)
 insights_commands.register(app, bench)
 

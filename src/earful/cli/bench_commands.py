@@ -1,0 +1,83 @@
+"""`earful bench inbox`: the team's reads at a million messages (see earful.bench.inbox).
+
+Plain typer-compatible functions; earful.cli.main registers them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from earful.bench.throwaway import DEFAULT_POSTGRES, throwaway_database
+
+
+def bench_inbox(
+    messages: Annotated[int, typer.Option(help="Messages to seed.")] = 1_000_000,
+    database: Annotated[str, typer.Option(help="sqlite or postgres (a throwaway database).")] = (
+        "sqlite"
+    ),
+    postgres: Annotated[
+        str, typer.Option(help="Server to create the throwaway database on.")
+    ] = DEFAULT_POSTGRES,
+    repeats: Annotated[int, typer.Option(help="Timed repeats of each read.")] = 100,
+    arrivals: Annotated[int, typer.Option(help="New messages that arrive after seeding.")] = 1000,
+    rate: Annotated[float, typer.Option(help="Their arrivals per second.")] = 50.0,
+    model: Annotated[str, typer.Option(help="Triage model of the arrivals.")] = "best",
+    load_seconds: Annotated[
+        int, typer.Option(help="HTTP load run on loopback with locust (0: none).")
+    ] = 60,
+    users: Annotated[int, typer.Option(help="Concurrent agents of the load run.")] = 200,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Inbox, conversation, search and dashboard latency at scale, plus an HTTP load run."""
+    if model not in {"fast", "best"}:
+        raise typer.BadParameter("fast or best", param_hint="--model")
+    os.environ["EARFUL_TRIAGE_MODEL"] = model
+    with throwaway_database(database, postgres):
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "earful.settings")
+        import django
+        from django.core.management import call_command
+
+        django.setup()
+        call_command("migrate", verbosity=0, interactive=False)
+        from earful.bench.inbox import run
+
+        figures = run(
+            messages=messages,
+            repeats=repeats,
+            arrivals=arrivals,
+            rate=rate,
+            load_seconds=load_seconds,
+            users=users,
+        )
+    figures["database"] = database
+    if json_output:
+        typer.echo(json.dumps(figures))
+        return
+    _print(figures)
+
+
+def _print(figures: dict[str, Any]) -> None:
+    console = Console()
+    table = Table(
+        title=f"{figures['database']}: {figures['messages']:,} messages, "
+        f"{figures['conversations']:,} conversations (seeded in {figures['seed_seconds']} s)"
+    )
+    for column in ("read", "p50 ms", "p99 ms"):
+        table.add_column(column, justify="right" if column != "read" else "left")
+    for name, spent in figures["reads_ms"].items():
+        table.add_row(name, f"{spent['p50']:.1f}", f"{spent['p99']:.1f}")
+    arrivals = figures["arrival_to_inbox_ms"]
+    table.add_row(
+        f"arrival to inbox ({arrivals['messages']} at {arrivals['rate']}/s)",
+        f"{arrivals['p50']:.1f}",
+        f"{arrivals['p99']:.1f}",
+    )
+    console.print(table)
+    if "http_load" in figures:
+        console.print(f"HTTP load: {figures['http_load']}")
