@@ -44,8 +44,6 @@ PLATFORM = "board"
 EMAIL = re.compile(r"[^@\s<>\"'(),;:\\]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,63}")
 MAX_TITLE = 200
 MAX_TEXT = 5000
-# Below this blended score an idea is not offered as similar.
-MIN_SIMILARITY = 0.2
 
 
 @dataclass(frozen=True)
@@ -279,8 +277,9 @@ def similar_ideas(
         [similarity.from_bytes(i.embedding) for i in ideas],
         query_vector=None if query_vector is None else query_vector[0],
         limit=limit,
+        likely_only=True,
     )
-    return [(ideas[s.index], s.score) for s in ranked if s.score > MIN_SIMILARITY]
+    return [(ideas[s.index], s.score) for s in ranked]
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,12 @@ never instead) and enters the pipeline as a board message, so it is triaged like
 
 from __future__ import annotations
 
+import csv
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from django.db import transaction
 from django.urls import reverse
@@ -238,6 +240,23 @@ class Visit:
     email: str
     name: str = ""
     reference: str = ""
+
+
+def visits_from_csv(path: Path) -> Iterator[tuple[int, Visit]]:
+    """(line number, visit) of each row of a CSV with columns email, name, reference."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or "email" not in reader.fieldnames:
+            raise DomainError("the file needs a header row with an 'email' column")
+        for number, row in enumerate(reader, start=2):
+            yield (
+                number,
+                Visit(
+                    email=(row.get("email") or "")[:254],
+                    name=(row.get("name") or "")[:200],
+                    reference=(row.get("reference") or "")[:200],
+                ),
+            )
 
 
 def request_for_visits(
