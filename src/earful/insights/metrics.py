@@ -82,7 +82,7 @@ def volume(window: Window) -> Table:
         "Customer messages per day, by channel",
         ("day", *channels, "total"),
         table_rows,
-        chart=Chart("bar", channels, "messages"),
+        chart=Chart("stack", channels, "messages"),
     )
 
 

@@ -74,7 +74,9 @@ def scorecard(window: Window, now: datetime) -> list[Score]:
         Score(
             "All staff engaged",
             "People who took part",
-            f"{who.people} ({who.beyond_social_team} beyond the social team)",
+            f"{who.people} ({who.beyond_social_team} beyond the social team)"
+            if who.people
+            else "nobody recorded",
             UNKNOWN if not who.people else GOOD if who.beyond_social_team else WATCH,
             "Staff who replied, wrote a note or answered a hand-off; beyond the social team "
             "means anyone outside Support and Social.",
@@ -83,7 +85,7 @@ def scorecard(window: Window, now: datetime) -> list[Score]:
         Score(
             "All staff engaged",
             "Hand-offs answered",
-            _fmt(answered, " %") + f" of {who.handoffs}",
+            f"{answered:g} % of {who.handoffs}" if answered is not None else "no hand-offs yet",
             _rate_status(answered, 90, 60),
             "Of the questions passed to other departments, how many they answered.",
             "Remind departments of open hand-offs; set a due time on each.",
@@ -99,7 +101,7 @@ def scorecard(window: Window, now: datetime) -> list[Score]:
         Score(
             "No silos",
             "Reported back to the customer",
-            _fmt(told, " %") + f" of {who.fixed} fixed",
+            f"{told:g} % of {who.fixed} fixed" if told is not None else "nothing fixed yet",
             _rate_status(told, 95, 75),
             "Of the problems a department fixed, how many customers were told.",
             "Use the report-back prompt on each fixed hand-off: a fix nobody hears of is lost.",
@@ -107,8 +109,9 @@ def scorecard(window: Window, now: datetime) -> list[Score]:
         Score(
             "Customers first",
             "Detractors turned",
-            _fmt(turned.rate, " %")
-            + f" of {turned.engaged_detractors}"
+            "no engaged detractors yet"
+            if turned.rate is None
+            else f"{turned.rate:g} % of {turned.engaged_detractors}"
             + (f", median {turned.median_hours:g} h" if turned.median_hours is not None else ""),
             _rate_status(turned.rate, 50, 25),
             "Customers whose first message was negative and whom we answered: how many later "
@@ -118,7 +121,9 @@ def scorecard(window: Window, now: datetime) -> list[Score]:
         Score(
             "Promote last",
             "Promotional share of our posts (30 days)",
-            _fmt(promo.share, " %") + f" of {promo.posts} posts",
+            f"{promo.share:g} % of {promo.posts} posts"
+            if promo.share is not None
+            else "no posts of ours",
             promo_status,
             f"Posts of ours that push a sale or offer; above {promo.threshold:.0%} "
             "followers feel pushed and leave.",

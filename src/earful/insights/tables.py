@@ -27,7 +27,7 @@ class Window:
 
 @dataclass(frozen=True)
 class Chart:
-    """How to draw a table: a line or bar chart of some columns against the first one."""
+    """How to draw a table: a line, bar or stacked-bar chart of columns against the first."""
 
     kind: str
     series: tuple[str, ...]

@@ -3,6 +3,7 @@ insights services."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -69,8 +70,13 @@ def _window(request: HttpRequest, membership: Membership) -> tuple[Window | None
     return window, ""
 
 
-def _context(request: HttpRequest, membership: Membership) -> dict[str, Any]:
+def _context(request: HttpRequest, membership: Membership, window: Window | None) -> dict[str, Any]:
     organization = membership.organization
+    shown = {}
+    if window is not None:
+        # The form shows the days in force, the defaults included.
+        last = window.end - timedelta(microseconds=1)
+        shown = {"start": window.start.date().isoformat(), "end": last.date().isoformat()}
     return {
         "organization": organization,
         "channels": Channel.objects.filter(organization=organization).order_by("name"),
@@ -78,7 +84,7 @@ def _context(request: HttpRequest, membership: Membership) -> dict[str, Any]:
         "start": request.GET.get("start", "")[:20],
         "end": request.GET.get("end", "")[:20],
         "channel": request.GET.get("channel", "")[:40],
-    }
+    } | shown
 
 
 @login_required
@@ -87,7 +93,7 @@ def dashboard(request: HttpRequest, org: str) -> HttpResponse:
     """Charts and tables of volume, sentiment, response and fairness over the window."""
     membership = access_organization(request.user, org)
     window, error = _window(request, membership)
-    context = _context(request, membership) | {"error": error}
+    context = _context(request, membership, window) | {"error": error}
     by = request.GET.get("by", "channel")[:20]
     context["by"], context["breakdowns"] = by, BREAKDOWNS
     if window is not None:
@@ -109,7 +115,7 @@ def scorecard(request: HttpRequest, org: str) -> HttpResponse:
     """The social-business scorecard with plain-language explanations."""
     membership = access_organization(request.user, org)
     window, error = _window(request, membership)
-    context = _context(request, membership) | {"error": error}
+    context = _context(request, membership, window) | {"error": error}
     if window is not None:
         now = timezone.now()
         context |= {

@@ -13,7 +13,7 @@
     });
     window.Plotly.newPlot(element, traces, {
       margin: { t: 10, r: 10, b: 40, l: 50 },
-      barmode: "group",
+      barmode: data.kind === "stack" ? "stack" : "group",
       yaxis: { title: { text: data.y_title }, rangemode: "tozero" },
       legend: { orientation: "h", y: -0.2 },
       font: { family: "system-ui, sans-serif", size: 12 }
