@@ -34,6 +34,36 @@ class Origin(models.TextChoices):
     PROACTIVE = "proactive", "We wrote first"
 
 
+class NotWaiting(models.Func):
+    """True when nobody waits for us: the inbox sorts on it, then on waiting_since.
+
+    That is waiting_since ascending with nulls last, in a form SQLite can read from an
+    index (it cannot index NULLS LAST); the queue indexes below start with the same terms.
+    """
+
+    template = "(%(expressions)s IS NULL)"
+    output_field = models.BooleanField()
+
+    def __init__(self) -> None:
+        super().__init__(models.F("waiting_since"))
+
+
+# The inbox queues' sort orders (earful.inbox.queues); the indexes below follow them.
+URGENCY_ORDER = (
+    models.F("priority").desc(),
+    models.F("urgency").desc(),
+    NotWaiting().asc(),
+    models.F("waiting_since").asc(),
+    models.F("number").asc(),
+)
+AGE_ORDER = (
+    NotWaiting().asc(),
+    models.F("waiting_since").asc(),
+    models.F("started_at").asc(),
+    models.F("number").asc(),
+)
+
+
 class Conversation(models.Model):
     """One customer matter, which may span several channels."""
 
@@ -77,6 +107,17 @@ class Conversation(models.Model):
         indexes = [
             models.Index(fields=["organization", "status", "waiting_since"]),
             models.Index(fields=["organization", "last_message_at"]),
+            # Each queue walks one of these in its sort order and stops at the page.
+            models.Index(
+                models.F("organization"), *URGENCY_ORDER, name="conversation_urgency_order"
+            ),
+            models.Index(
+                models.F("organization"),
+                models.F("assignee"),
+                *URGENCY_ORDER,
+                name="conversation_assignee_order",
+            ),
+            models.Index(models.F("organization"), *AGE_ORDER, name="conversation_age_order"),
         ]
 
     def __str__(self) -> str:
