@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,24 +33,31 @@ class Route:
         return LENGTH_LIMITS.get(self.channel.kind)
 
 
-def email_of(customer: Customer) -> str:
-    """An address the customer gave us or wrote from, or ''."""
-    found = (
-        Identity.objects.filter(customer=customer)
+def addresses_of(organization_id: int, customer_ids: Iterable[int]) -> dict[int, str]:
+    """An address each customer gave us or wrote from (verified ones first), in one query."""
+    found: dict[int, str] = {}
+    rows = (
+        Identity.objects.filter(organization_id=organization_id, customer_id__in=list(customer_ids))
         .filter(
             Q(platform__in=[ChannelKind.EMAIL, ChannelKind.BOARD], external_id__contains="@")
             | ~Q(verified_email="")
         )
         .order_by("pk")
-        .values_list("verified_email", "external_id")
-        .first()
+        .values_list("customer_id", "verified_email", "external_id")
     )
-    if found is None:
-        return ""
-    return (found[0] or found[1]).lower()
+    # Verified addresses first, then the oldest given; the first one per customer wins.
+    for customer_id, verified, external_id in sorted(rows, key=lambda row: row[1] == ""):
+        found.setdefault(customer_id, (verified or external_id).lower())
+    return found
 
 
-def _email_channel(organization_id: int) -> Channel | None:
+def email_of(customer: Customer) -> str:
+    """An address the customer gave us or wrote from, or ''."""
+    return addresses_of(customer.organization_id, [customer.pk]).get(customer.pk, "")
+
+
+def email_channel(organization_id: int) -> Channel | None:
+    """The organization's first enabled email channel that may send."""
     return (
         Channel.objects.filter(
             organization_id=organization_id,
@@ -62,32 +70,44 @@ def _email_channel(organization_id: int) -> Channel | None:
     )
 
 
+@dataclass(frozen=True)
+class Directory:
+    """What routing needs to know, read once for many customers."""
+
+    email: Channel | None
+    addresses: dict[int, str]
+    # Where a customer with no message and no mail channel is recorded (the board's channel).
+    fallback: Channel | None = None
+
+
+def directory_for(
+    organization_id: int, customer_ids: Iterable[int], fallback: Channel | None = None
+) -> Directory:
+    """The mail channel and the customers' addresses, in two queries."""
+    return Directory(
+        email_channel(organization_id), addresses_of(organization_id, customer_ids), fallback
+    )
+
+
 def route_to(
-    customer: Customer,
-    parent: Message | None,
-    *,
-    private: bool,
-    fallback: Channel | None = None,
+    customer_id: int, parent: Message | None, directory: Directory, *, private: bool
 ) -> Route | None:
     """The customer's own channel: an answer to their message, or email; None if unreachable.
 
     With `private`, a public post is answered by email when an address is known, so a
     personal link is not published. Board and widget authors without a mail channel get the
-    message recorded on the page's channel (or `fallback`): the outbox marks it recorded,
-    so staff still see what was owed.
+    message recorded on the page's channel (or the directory's fallback): the outbox marks
+    it recorded, so staff still see what was owed.
     """
     answerable = parent is not None and parent.channel.kind not in OWN_PAGES
     if parent is not None and answerable and (not private or parent.kind in PRIVATE_KINDS):
         return Route(parent.channel, parent)
-    address = email_of(customer)
-    email = _email_channel(customer.organization_id) if address else None
-    if email is not None:
-        return Route(email, parent, address)
-    if parent is not None and answerable:
-        return Route(parent.channel, parent)
+    address = directory.addresses.get(customer_id, "")
+    if address and directory.email is not None:
+        return Route(directory.email, parent, address)
     if parent is not None:
         return Route(parent.channel, parent)
-    return None if fallback is None else Route(fallback, None)
+    return None if directory.fallback is None else Route(directory.fallback, None)
 
 
 def write(route: Route, text: str, *, now: datetime) -> Message:

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from earful.conversations.threading import refresh_conversations
 from earful.feedback.board import board_for
-from earful.feedback.delivery import fit, route_to, write
+from earful.feedback.delivery import directory_for, fit, route_to, write
 from earful.feedback.models import Board, Idea, IdeaSupporter
 from earful.org.events import record_event
 
@@ -48,17 +48,18 @@ def notify_supporters(idea: Idea, *, now: datetime) -> int:
     """
     board = board_for(idea.organization)
     link = idea_link(board, idea)
-    waiting = (
+    waiting = list(
         IdeaSupporter.objects.select_for_update()
         .filter(idea=idea, notified_at__isnull=True)
         .select_related("customer", "message__channel")
         .order_by("pk")
     )
+    directory = directory_for(
+        idea.organization_id, [s.customer_id for s in waiting], fallback=board.channel
+    )
     told, conversations = 0, set()
     for supporter in waiting:
-        route = route_to(
-            supporter.customer, supporter.message, private=False, fallback=board.channel
-        )
+        route = route_to(supporter.customer_id, supporter.message, directory, private=False)
         if route is None:
             continue
         name = supporter.customer.display_name or "there"

@@ -24,7 +24,7 @@ from earful.customers.models import Customer, Identity, LinkKind
 from earful.customers.services import resolve_identities
 from earful.errors import DomainError
 from earful.feedback.board import EMAIL, MAX_TEXT, PLATFORM, board_for
-from earful.feedback.delivery import email_of, fit, route_to, write
+from earful.feedback.delivery import directory_for, email_of, fit, route_to, write
 from earful.feedback.models import Board, FeedbackOptOut, FeedbackRequest
 from earful.org.events import record_event
 from earful.org.models import Organization
@@ -87,7 +87,8 @@ def request_feedback(
             .order_by("-created_at", "-id")
             .first()
         )
-    route = route_to(customer, parent, private=True)
+    directory = directory_for(customer.organization_id, [customer.pk])
+    route = route_to(customer.pk, parent, directory, private=True)
     if route is None:
         return Outcome(None, "no channel reaches this customer (no email channel or address)")
     token = secrets.token_urlsafe(24)
