@@ -5,12 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from earful.conversations.models import MessageKind
 from earful.customers.models import Identity
 from earful.errors import DomainError
-from earful.feedback.board import checked_person, comment, post_idea, similar_ideas, vote
-from earful.feedback.models import IdeaSupporter, SupportHow, Visibility
+from earful.feedback.board import (
+    POSTS_PER_MINUTE,
+    checked_person,
+    comment,
+    post_idea,
+    similar_ideas,
+    vote,
+)
+from earful.feedback.models import Idea, IdeaSupporter, SupportHow, Visibility
 from earful.org.models import Event
 from tests.feedback.helpers import ANA, BEN
 
@@ -115,3 +123,40 @@ def test_similar_ideas_find_the_same_wish_in_other_words(board: Any) -> None:
     found = similar_ideas(board.organization, "apple pay when paying please")
 
     assert found[0][0] == target
+
+
+def test_the_same_post_sent_twice_is_kept_once(board: Any) -> None:
+    post_idea(board, ANA, "Add Apple Pay at checkout")
+
+    with pytest.raises(DomainError, match="already have"):
+        post_idea(board, ANA, "Add Apple Pay at checkout")
+
+    assert IdeaSupporter.objects.count() == 1
+
+
+def test_a_flood_of_posts_is_refused(board: Any) -> None:
+    for n in range(POSTS_PER_MINUTE):
+        post_idea(board, ANA, f"idea number {n}")
+
+    with pytest.raises(DomainError, match="too many"):
+        post_idea(board, BEN, "one more")
+
+
+def test_a_bot_filling_the_hidden_field_posts_nothing(board: Any, client: Client) -> None:
+    form = {"title": "cheap pills", "name": "Bot", "email": "bot@example.com", "website": "x"}
+
+    response = client.post(f"/b/{board.slug}/", form)
+
+    assert response.status_code == 302
+    assert not Idea.objects.exists()
+
+
+def test_the_board_form_shows_what_to_fix_and_keeps_the_text(board: Any, client: Client) -> None:
+    form = {"title": "Seat picking", "name": "Ana", "email": "not-an-address"}
+
+    response = client.post(f"/b/{board.slug}/", form)
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "valid email address" in page and 'value="Seat picking"' in page
+    assert not Idea.objects.exists()

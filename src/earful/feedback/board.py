@@ -9,6 +9,7 @@ in the inbox like anything else customers write.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.db.models import Count, Max, QuerySet
 
+from earful.channels.inbound import flooded, remember_delivery
 from earful.channels.records import Author
 from earful.channels.services import get_or_create_channel
 from earful.conversations.models import Message
@@ -44,6 +46,8 @@ PLATFORM = "board"
 EMAIL = re.compile(r"[^@\s<>\"'(),;:\\]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,63}")
 MAX_TITLE = 200
 MAX_TEXT = 5000
+# Posts and comments a board accepts a minute, from everyone together.
+POSTS_PER_MINUTE = 30
 
 
 @dataclass(frozen=True)
@@ -113,8 +117,18 @@ def _refuse_blocked(organization: Organization, email: str) -> None:
         raise DomainError("this board does not accept posts from you")
 
 
+def _admit(board: Board, person: Person, kind: str, text: str) -> None:
+    """Refuse a flood of posts and the same post sent twice (a double click, a replay)."""
+    if flooded(board.channel, POSTS_PER_MINUTE):
+        raise DomainError("too many posts right now; please try again in a minute")
+    digest = hashlib.sha256(f"{kind}\n{person.email}\n{text}".encode()).hexdigest()
+    if remember_delivery(board.channel, digest) is None:
+        raise DomainError("we already have this, thank you")
+
+
 def _ingest(board: Board, person: Person, kind: str, code: uuid.UUID, text: str) -> Message:
     """Send the post through the pipeline as a board message; return the stored message."""
+    _admit(board, person, kind, text)
     external_id = f"board-{kind}-{code}"
     record: dict[str, object] = {
         "external_id": external_id,

@@ -18,6 +18,8 @@ from earful.feedback.access import public_board, public_idea
 from earful.feedback.models import Board, IdeaStatus, Visibility
 
 SESSION_KEY = "earful.board.person"
+# A field people never see; bots fill every field. Such posts are answered as if accepted.
+HONEYPOT = "website"
 
 
 def _person_form(request: HttpRequest) -> dict[str, str]:
@@ -52,6 +54,9 @@ def board_page(request: HttpRequest, board: str) -> HttpResponse:
             "title": request.POST.get("title", "")[:300],
             "details": request.POST.get("details", "")[:6000],
         }
+        if request.POST.get(HONEYPOT):
+            messages.info(request, "Thank you. Your idea will appear once it is approved.")
+            return redirect("feedback:board", board=found.slug)
         try:
             idea = board_services.post_idea(found, _person(request), form["title"], form["details"])
         except DomainError as exc:
@@ -101,6 +106,8 @@ def vote(request: HttpRequest, board: str, idea: int) -> HttpResponse:
     """Count this person as a supporter of the idea."""
     found = public_board(board)
     shown = public_idea(found, idea)
+    if request.POST.get(HONEYPOT):
+        return redirect("feedback:public_idea", board=found.slug, idea=shown.number)
     try:
         board_services.vote(shown, _person(request))
     except DomainError as exc:
@@ -117,6 +124,8 @@ def comment(request: HttpRequest, board: str, idea: int) -> HttpResponse:
     """Add this person's comment to the idea."""
     found = public_board(board)
     shown = public_idea(found, idea)
+    if request.POST.get(HONEYPOT):
+        return redirect("feedback:public_idea", board=found.slug, idea=shown.number)
     try:
         board_services.comment(shown, _person(request), request.POST.get("text", "")[:6000])
     except DomainError as exc:
