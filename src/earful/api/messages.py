@@ -6,8 +6,9 @@ from datetime import datetime
 
 from django.http import HttpRequest
 from ninja import Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from earful.api.pagination import BoundedLimitOffset
 from earful.conversations.models import Message
 from earful.conversations.queries import list_messages
 from earful.org.access import access_organization
@@ -44,7 +45,7 @@ class MessageOut(Schema):
 
 
 @router.get("/orgs/{org}/messages", response=list[MessageOut])
-@paginate(LimitOffsetPagination)
+@paginate(BoundedLimitOffset)
 def messages(request: HttpRequest, org: str, q: str = "") -> list[Message]:
     """The organization's messages, newest first; `q` is a full-text query."""
     membership = access_organization(request.user, org)
