@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import numpy as np
 import pytest
 
 from earful.triage import INTENTS, SENTIMENTS, Labels, Triager, load_triager
-from earful.triage.models import BEST_DIR, WEIGHTS_DIR
+from earful.triage.models import BEST_DIR, WEIGHTS_DIR, BestScorer, best_workers
 
 FIELDS = {
     "sentiment",
@@ -91,6 +92,30 @@ def test_order_kept_across_batches(name: str) -> None:
         assert single.sentiment == labels[599].sentiment
         for key, value in single.sentiment_scores.items():
             assert abs(value - labels[599].sentiment_scores[key]) < 0.2
+
+
+@pytest.mark.skipif("best" not in MODELS, reason="best weights not present")
+def test_best_gives_the_same_scores_with_parallel_batches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    texts = [f"order {i} is late, {'very ' * (i % 7)}annoying" for i in range(100)] + ["", "ok"]
+    monkeypatch.setenv("EARFUL_TRIAGE_THREADS", "1")
+    serial = BestScorer(WEIGHTS_DIR / BEST_DIR)
+    monkeypatch.setenv("EARFUL_TRIAGE_THREADS", "3")
+    parallel = BestScorer(WEIGHTS_DIR / BEST_DIR)
+    assert (serial.workers, parallel.workers) == (1, 3)
+    a, b = serial.scores(texts), parallel.scores(texts)
+    assert np.array_equal(a.sentiment, b.sentiment)
+    assert np.array_equal(a.complaint, b.complaint)
+    assert np.array_equal(a.suggestion, b.suggestion)
+
+
+def test_best_workers_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EARFUL_TRIAGE_THREADS", "2")
+    assert best_workers() == 2
+    for junk in ("", "0", "-1", "two"):
+        monkeypatch.setenv("EARFUL_TRIAGE_THREADS", junk)
+        assert 1 <= best_workers() <= 8
 
 
 def test_empty_batch(fast: Triager) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from earful.triage.models import best_workers
 from earful.triage.training import data
 
 # Published scores and the issue's targets (see ../shared/data/README.md and issue 3).
@@ -190,7 +191,7 @@ def run(
         "machine": {
             "load_avg_1min": round(os.getloadavg()[0], 2),
             "cpus": os.cpu_count(),
-            "threads": os.environ.get("EARFUL_TRIAGE_THREADS", "onnxruntime default"),
+            "best_parallel_batches": best_workers(),
         },
     }
 
