@@ -49,7 +49,7 @@ def notify_supporters(idea: Idea, *, now: datetime) -> int:
     board = board_for(idea.organization)
     link = idea_link(board, idea)
     waiting = list(
-        IdeaSupporter.objects.select_for_update()
+        IdeaSupporter.objects.select_for_update(of=("self",))
         .filter(idea=idea, notified_at__isnull=True)
         .select_related("customer", "message__channel")
         .order_by("pk")
