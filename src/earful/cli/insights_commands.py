@@ -70,14 +70,13 @@ def bench_insights(
 
 def _print(result: dict[str, Any]) -> None:
     console = Console()
-    console.print(
-        f"{result['messages']:,} messages over {result['days']} days on {result['database']}, "
-        f"seeded in {result['seed_seconds']} s; {result['repeats']} timed runs each"
+    table = Table(
+        title=f"insights over the last 30 days: {result['messages_in_30_days']:,} of "
+        f"{result['messages']:,} messages ({result['days']} days) on {result['database']}"
     )
-    for window, timings in result["timings"].items():
-        table = Table(title=f"insights over the {window}")
-        for column in ("query", "p50 ms", "p99 ms"):
-            table.add_column(column)
-        for name, timing in timings.items():
-            table.add_row(name, f"{timing['p50_ms']:.1f}", f"{timing['p99_ms']:.1f}")
-        console.print(table)
+    for column in ("query", "p50 ms", "p99 ms"):
+        table.add_column(column)
+    for name, timing in result["timings"].items():
+        table.add_row(name, f"{timing['p50_ms']:.1f}", f"{timing['p99_ms']:.1f}")
+    console.print(table)
+    console.print(f"seeded in {result['seed_seconds']} s; {result['repeats']} timed runs each")

@@ -109,3 +109,22 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.verb} to {self.endpoint_id} ({self.status})"
+
+
+class Snapshot(models.Model):
+    """A computed default view (the dashboard or scorecard over the last 30 days), kept so
+    the page loads at once however many messages there are; the tick refreshes it."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    key = models.CharField(max_length=100)
+    computed_at = models.DateTimeField()
+    seconds = models.FloatField(default=0.0)
+    payload = models.JSONField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "key"], name="snapshot_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} of {self.organization_id} at {self.computed_at:%H:%M}"

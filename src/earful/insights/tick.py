@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from earful.insights import snapshots
 from earful.insights.alerts import check_alerts
 from earful.insights.webhooks import deliver_due, queue_events
 from earful.org.models import Organization
@@ -20,10 +21,12 @@ class InsightsTick:
 
 
 def insights_tick(now: datetime) -> InsightsTick:
-    """Raise new alerts for every organization, queue new events, post due webhooks."""
+    """Raise new alerts and refresh the default views of every organization, then queue new
+    events and post due webhooks."""
     alerts = 0
     for organization in Organization.objects.order_by("pk"):
         alerts += len(check_alerts(organization, now))
+        snapshots.refresh(organization, now)
     # Alerts are events too, so they are queued in this same tick.
     queued = queue_events(now)
     return InsightsTick(alerts=alerts, queued=queued, posted=deliver_due(now))

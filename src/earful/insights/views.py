@@ -26,6 +26,7 @@ from earful.insights.metrics import BREAKDOWNS
 from earful.insights.models import WebhookEndpoint
 from earful.insights.scorecard import scorecard as score
 from earful.insights.services import recent_alerts, save_settings
+from earful.insights.snapshots import dashboard_snapshot, scorecard_snapshot
 from earful.insights.social import insight_settings, promote_last
 from earful.insights.tables import Table, Window, to_csv
 from earful.org.access import access_organization
@@ -70,6 +71,13 @@ def _window(request: HttpRequest, membership: Membership) -> tuple[Window | None
     return window, ""
 
 
+def _is_default(request: HttpRequest) -> bool:
+    """The view everyone opens first: last 30 days, all channels, times by channel."""
+    return not any(request.GET.get(name) for name in ("start", "end", "channel")) and (
+        request.GET.get("by", "channel") == "channel"
+    )
+
+
 def _context(request: HttpRequest, membership: Membership, window: Window | None) -> dict[str, Any]:
     organization = membership.organization
     shown = {}
@@ -97,8 +105,12 @@ def dashboard(request: HttpRequest, org: str) -> HttpResponse:
     by = request.GET.get("by", "channel")[:20]
     context["by"], context["breakdowns"] = by, BREAKDOWNS
     if window is not None:
+        now = timezone.now()
         try:
-            tables = boards.dashboard(window, timezone.now(), by)
+            if _is_default(request):
+                tables, context["as_of"] = dashboard_snapshot(membership.organization, now)
+            else:
+                tables = boards.dashboard(window, now, by)
         except DomainError as exc:
             context["error"] = error = str(exc)
             tables = []
@@ -118,9 +130,13 @@ def scorecard(request: HttpRequest, org: str) -> HttpResponse:
     context = _context(request, membership, window) | {"error": error}
     if window is not None:
         now = timezone.now()
+        if _is_default(request):
+            scores, context["as_of"] = scorecard_snapshot(membership.organization, now)
+        else:
+            scores = score(window, now)
         context |= {
             "window": window,
-            "scores": score(window, now),
+            "scores": scores,
             "promo": promote_last(membership.organization, now),
         }
     return render(request, "insights/scorecard.html", context, status=400 if error else 200)
