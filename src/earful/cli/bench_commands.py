@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -32,13 +35,23 @@ def bench_inbox(
         int, typer.Option(help="HTTP load run on loopback with locust (0: none).")
     ] = 60,
     users: Annotated[int, typer.Option(help="Concurrent agents of the load run.")] = 200,
+    threads: Annotated[int, typer.Option(help="Threads of the served app in the load run.")] = 8,
+    seeded: Annotated[
+        str,
+        typer.Option(
+            help="Keep the data: an EARFUL_HOME directory or a postgres:// URL, seeded on the "
+            "first run and measured as it is on the next (instead of a throwaway database)."
+        ),
+    ] = "",
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Inbox, conversation, search and dashboard latency at scale, plus an HTTP load run."""
     if model not in {"fast", "best"}:
         raise typer.BadParameter("fast or best", param_hint="--model")
     os.environ["EARFUL_TRIAGE_MODEL"] = model
-    with throwaway_database(database, postgres):
+    if seeded:
+        database = "postgres" if seeded.startswith(("postgres://", "postgresql://")) else "sqlite"
+    with _kept_database(seeded) if seeded else throwaway_database(database, postgres):
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "earful.settings")
         import django
         from django.core.management import call_command
@@ -54,12 +67,24 @@ def bench_inbox(
             rate=rate,
             load_seconds=load_seconds,
             users=users,
+            threads=threads,
         )
     figures["database"] = database
     if json_output:
         typer.echo(json.dumps(figures))
         return
     _print(figures)
+
+
+@contextmanager
+def _kept_database(seeded: str) -> Iterator[None]:
+    """Point this process (before Django starts) at a database kept between runs."""
+    if seeded.startswith(("postgres://", "postgresql://")):
+        os.environ["DATABASE_URL"] = seeded
+    else:
+        os.environ["EARFUL_HOME"] = str(Path(seeded).resolve())
+        os.environ.pop("DATABASE_URL", None)
+    yield
 
 
 def _print(figures: dict[str, Any]) -> None:

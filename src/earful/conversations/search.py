@@ -7,7 +7,7 @@ import re
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from earful.conversations.models import Message
@@ -16,6 +16,10 @@ from earful.conversations.models import Message
 # every language alike, as FTS5's unicode61 tokenizer does.
 PG_SEARCH_CONFIG = "simple"
 _WORD = re.compile(r"\w+", re.UNICODE)
+# The inbox and the message list look at no more than the newest this many matches of a
+# search: a common word matches hundreds of thousands of messages at scale, and reading
+# them all to sort a page of results cannot be fast.
+SEARCH_LIMIT = 1000
 
 SQLITE_TRIGGERS = {
     "message_fts_insert": "AFTER INSERT ON conversations_message BEGIN "
@@ -77,4 +81,39 @@ def filter_by_text(messages: QuerySet[Message], text: str) -> QuerySet[Message]:
         return messages.none()
     return messages.filter(
         id__in=RawSQL("SELECT rowid FROM message_fts WHERE message_fts MATCH %s", (match,))
+    )
+
+
+def newest_matches(
+    messages: QuerySet[Message], organization_id: int, text: str, limit: int = SEARCH_LIMIT
+) -> QuerySet[Message]:
+    """Narrow messages to the organization's newest `limit` messages matching the query.
+
+    The search index is read newest first and stops at `limit`, so a common word costs
+    no more than a rare one: FTS5 walks its rowids backwards; PostgreSQL either walks the
+    primary key backwards testing each text or reads the GIN index, whichever it
+    estimates cheaper.
+    """
+    if connection.vendor == "postgresql":
+        query = SearchQuery(text, config=PG_SEARCH_CONFIG, search_type="websearch")
+        newest = (
+            Message.objects.filter(organization_id=organization_id)
+            .annotate(search_vector=SearchVector("text", config=PG_SEARCH_CONFIG))
+            .filter(search_vector=query)
+            .order_by("-id")
+            .values("id")[:limit]
+        )
+        return messages.filter(Q(id__in=newest))
+    match = fts5_query(text)
+    if not match:
+        return messages.none()
+    return messages.filter(
+        Q(
+            id__in=RawSQL(
+                "SELECT f.rowid FROM message_fts f JOIN conversations_message m ON m.id = f.rowid "
+                "WHERE f.message_fts MATCH %s AND m.organization_id = %s "
+                "ORDER BY f.rowid DESC LIMIT %s",
+                (match, organization_id, limit),
+            )
+        )
     )

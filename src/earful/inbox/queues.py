@@ -1,15 +1,28 @@
-"""The inbox's reads: the queues, their counts, filters, search and sort order."""
+"""The inbox's reads: the queues, their counts, filters, search and sort order.
+
+Every read here stays fast at a million messages: the queues walk an index in their sort
+order and stop at the page (no DISTINCT: joins that could repeat a row are EXISTS tests),
+counts stop at COUNT_CAP, and search looks only at the newest matches (search.SEARCH_LIMIT).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import F, Q, QuerySet
-from django.db.models.expressions import OrderBy
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from earful.conversations.models import Conversation, HandoffStatus, Message, Status
-from earful.conversations.search import filter_by_text
+from earful.conversations.models import (
+    AGE_ORDER,
+    URGENCY_ORDER,
+    Conversation,
+    Handoff,
+    HandoffStatus,
+    Message,
+    Status,
+)
+from earful.conversations.search import newest_matches
+from earful.inbox.models import SlaClock
 from earful.org.models import Membership
 
 QUEUES: dict[str, str] = {
@@ -22,6 +35,9 @@ QUEUES: dict[str, str] = {
 }
 CLOSED = (Status.RESOLVED, Status.MERGED)
 MESSAGE_FILTERS = ("sentiment", "intent", "language", "topic")
+# Counting stops here: an exact count of hundreds of thousands of rows cannot be fast, and
+# nobody works a queue by its exact size past this. Pages show COUNT_CAP + 1 as "1,000+".
+COUNT_CAP = 1000
 
 
 @dataclass(frozen=True)
@@ -36,6 +52,12 @@ class Filters:
     since: date | None = None
     text: str = ""
 
+    def any(self) -> bool:
+        """Whether any filter narrows the queue."""
+        return any(
+            (self.channel, self.sentiment, self.intent, self.language, self.topic, self.since)
+        ) or bool(self.text.strip())
+
 
 def _queue_q(membership: Membership, queue: str, now: datetime) -> Q:
     open_ = ~Q(status__in=CLOSED)
@@ -46,27 +68,40 @@ def _queue_q(membership: Membership, queue: str, now: datetime) -> Q:
     if queue == "department":
         if membership.department_id is None:
             return Q(pk__in=[])
-        waiting_on_us = Q(
-            handoffs__to_department_id=membership.department_id,
-            handoffs__status__in=(HandoffStatus.OPEN, HandoffStatus.ANSWERED),
+        waiting_on_us = Exists(
+            Handoff.objects.filter(
+                conversation=OuterRef("pk"),
+                to_department_id=membership.department_id,
+                status__in=(HandoffStatus.OPEN, HandoffStatus.ANSWERED),
+            )
         )
-        return open_ & (waiting_on_us | Q(department_id=membership.department_id))
+        return open_ & (Q(waiting_on_us) | Q(department_id=membership.department_id))
     if queue == "overdue":
         return open_ & Q(
-            sla_clocks__stopped_at__isnull=True,
-            sla_clocks__paused_at__isnull=True,
-            sla_clocks__due_at__lt=now,
+            Exists(
+                SlaClock.objects.filter(
+                    conversation=OuterRef("pk"),
+                    stopped_at__isnull=True,
+                    paused_at__isnull=True,
+                    due_at__lt=now,
+                )
+            )
         )
     if queue == "needs_reply":
         return open_ & Q(waiting_since__isnull=False)
     return ~Q(status=Status.MERGED)
 
 
-def queue_counts(membership: Membership, now: datetime) -> dict[str, int]:
-    """How many conversations each queue holds for this member."""
+def capped_count(rows: QuerySet[Conversation], cap: int = COUNT_CAP) -> int:
+    """How many rows there are, counting no further than cap + 1 (meaning "more than cap")."""
+    return rows.values("pk")[: cap + 1].count()
+
+
+def queue_counts(membership: Membership, now: datetime, cap: int = COUNT_CAP) -> dict[str, int]:
+    """How many conversations each queue holds for this member, up to cap + 1 each."""
     base = Conversation.objects.filter(organization_id=membership.organization_id)
     return {
-        name: base.filter(_queue_q(membership, name, now)).distinct().count() for name in QUEUES
+        name: capped_count(base.filter(_queue_q(membership, name, now)), cap) for name in QUEUES
     }
 
 
@@ -74,32 +109,32 @@ def queue(
     membership: Membership, name: str, filters: Filters, *, sort: str, now: datetime
 ) -> QuerySet[Conversation]:
     """The conversations of one queue, filtered and sorted by urgency or by age."""
+    organization_id = membership.organization_id
     conversations = Conversation.objects.filter(
         _queue_q(membership, name if name in QUEUES else "all", now),
-        organization_id=membership.organization_id,
+        organization_id=organization_id,
     )
-    messages = Message.objects.filter(organization_id=membership.organization_id)
-    narrowed = False
-    for field in MESSAGE_FILTERS:
-        value = getattr(filters, field)
-        if value:
-            messages, narrowed = messages.filter(**{field: value}), True
+    labels = {
+        field: getattr(filters, field) for field in MESSAGE_FILTERS if getattr(filters, field)
+    }
     if filters.channel:
-        messages, narrowed = messages.filter(channel__name=filters.channel), True
+        labels["channel__name"] = filters.channel
     if filters.text.strip():
-        messages, narrowed = filter_by_text(messages, filters.text), True
-    if narrowed:
-        conversations = conversations.filter(pk__in=messages.values("conversation_id"))
+        # The newest matching messages, found inside the search index first.
+        found = newest_matches(Message.objects.all(), organization_id, filters.text)
+        conversations = conversations.filter(
+            pk__in=found.filter(**labels).values("conversation_id")
+        )
+    elif labels:
+        # Tested row by row as the queue is walked in order, so a page stops early.
+        conversations = conversations.filter(
+            Exists(Message.objects.filter(conversation=OuterRef("pk"), **labels))
+        )
     if filters.since is not None:
         conversations = conversations.filter(last_message_at__date__gte=filters.since)
-    order: list[str | OrderBy] = (
-        [F("waiting_since").asc(nulls_last=True), "started_at", "number"]
-        if sort == "age"
-        else ["-priority", "-urgency", F("waiting_since").asc(nulls_last=True), "number"]
-    )
+    order = AGE_ORDER if sort == "age" else URGENCY_ORDER
     return (
-        conversations.distinct()
-        .select_related("customer", "assignee")
+        conversations.select_related("customer", "assignee")
         .prefetch_related("channels")
         .order_by(*order)
     )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
+from typing import Generic, TypeVar
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -17,10 +20,62 @@ from earful.inbox.queues import QUEUES, Filters, queue, queue_counts
 from earful.org.access import access_organization, organizations_for
 
 PAGE_SIZE = 50
+# Deeper pages cost an OFFSET walk; nobody pages this far rather than filtering.
+LAST_PAGE = 200
+
+Row = TypeVar("Row", bound=Model)
 
 
 class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
+
+
+@dataclass(frozen=True)
+class BoundedPage(Generic[Row]):
+    """One page read as PAGE_SIZE + 1 rows: it knows whether more follow, not the total."""
+
+    rows: list[Row]
+    number: int
+    has_next: bool
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self.rows)
+
+    @property
+    def has_previous(self) -> bool:
+        """Whether a page comes before this one."""
+        return self.number > 1
+
+    @property
+    def previous_page_number(self) -> int:
+        """The number of the page before."""
+        return self.number - 1
+
+    @property
+    def next_page_number(self) -> int:
+        """The number of the page after."""
+        return self.number + 1
+
+    @property
+    def has_other_pages(self) -> bool:
+        """Whether there is a page before or after."""
+        return self.has_previous or self.has_next
+
+    @property
+    def seen(self) -> int:
+        """How many rows this page and the ones before it hold: the total on the last page."""
+        return (self.number - 1) * PAGE_SIZE + len(self.rows)
+
+
+def bounded_page(rows: QuerySet[Row], number: str | None) -> BoundedPage[Row]:
+    """The numbered page (1 to LAST_PAGE, anything else the first) without counting all rows."""
+    try:
+        page = min(max(int(number or 1), 1), LAST_PAGE)
+    except ValueError:
+        page = 1
+    start = (page - 1) * PAGE_SIZE
+    found = list(rows[start : start + PAGE_SIZE + 1])
+    return BoundedPage(found[:PAGE_SIZE], page, len(found) > PAGE_SIZE and page < LAST_PAGE)
 
 
 @login_required
@@ -37,9 +92,7 @@ def messages(request: HtmxHttpRequest, org: str) -> HttpResponse:
     """List the organization's messages, newest first, with full-text search."""
     membership = access_organization(request.user, org)
     query = request.GET.get("q", "")[:200]
-    page = Paginator(list_messages(membership.organization, text=query), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = bounded_page(list_messages(membership.organization, text=query), request.GET.get("page"))
     template = "inbox/_message_rows.html" if request.htmx else "inbox/messages.html"
     return render(
         request,
@@ -79,15 +132,18 @@ def queue_page(request: HtmxHttpRequest, org: str) -> HttpResponse:
     name = name if name in QUEUES else "unassigned"
     sort = "age" if request.GET.get("sort") == "age" else "urgency"
     filters = _filters(request)
-    page = Paginator(queue(membership, name, filters, sort=sort, now=now), PAGE_SIZE).get_page(
-        request.GET.get("page")
+    page = bounded_page(
+        queue(membership, name, filters, sort=sort, now=now), request.GET.get("page")
     )
+    counts = queue_counts(membership, now)
     context = {
         "organization": membership.organization,
         "membership": membership,
         "queues": QUEUES,
         "queue": name,
-        "counts": queue_counts(membership, now),
+        "counts": counts,
+        # A filtered queue is not counted; its size shows as far as the pages have read.
+        "total": None if filters.any() else counts[name],
         "sort": sort,
         "filters": filters,
         "page": page,

@@ -1,4 +1,4 @@
-"""Template helpers: links only to http(s) addresses, and visible direction-control characters."""
+"""Template helpers: http(s)-only links, visible direction-control characters, capped counts."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import re
 from urllib.parse import urlsplit
 
 from django import template
+
+from earful.inbox.queues import COUNT_CAP
 
 register = template.Library()
 
@@ -39,3 +41,11 @@ def get_item(mapping: dict[str, object], key: str) -> object:
 def split(value: str) -> list[str]:
     """The words of a string, for short fixed lists in templates."""
     return str(value).split()
+
+
+@register.filter
+def capped(value: int) -> str:
+    """A count from queues.capped_count: "1,000+" past COUNT_CAP, else the number."""
+    if value > COUNT_CAP:
+        return f"{COUNT_CAP:,}+"
+    return f"{value:,}"
