@@ -6,7 +6,7 @@ from django.db.models import Count
 from django.shortcuts import get_object_or_404
 
 from earful.conversations.access import parse_code
-from earful.feedback.models import Board, Idea, IdeaComment, Visibility
+from earful.feedback.models import Board, FeedbackRequest, Idea, IdeaComment, Visibility
 from earful.org.models import Organization
 
 
@@ -42,4 +42,13 @@ def public_idea(board: Board, number: int) -> Idea:
         organization_id=board.organization_id,
         number=number,
         visibility=Visibility.SHOWN,
+    )
+
+
+def access_request(board: Board, token: str) -> FeedbackRequest:
+    """The feedback request behind a personal link on this board, or 404."""
+    return get_object_or_404(
+        FeedbackRequest.objects.select_related("customer", "organization"),
+        organization_id=board.organization_id,
+        token=token,
     )

@@ -126,21 +126,21 @@ def _admit(board: Board, person: Person, kind: str, text: str) -> None:
         raise DomainError("we already have this, thank you")
 
 
-def _ingest(board: Board, person: Person, kind: str, code: uuid.UUID, text: str) -> Message:
-    """Send the post through the pipeline as a board message; return the stored message."""
-    _admit(board, person, kind, text)
-    external_id = f"board-{kind}-{code}"
+def ingest_board_message(
+    board: Board,
+    external_id: str,
+    text: str,
+    author: dict[str, str],
+    source: dict[str, object],
+) -> Message:
+    """Send a customer's text through the pipeline as a board message; return it stored."""
     record: dict[str, object] = {
         "external_id": external_id,
         "text": text,
         "created_at": datetime.now(UTC).isoformat(),
         "kind": "board",
-        "author": {
-            "external_id": person.email,
-            "handle": person.email,
-            "display_name": person.name,
-        },
-        "source": {"via": "board", kind: str(code), "reply_to": person.email},
+        "author": author,
+        "source": source,
     }
     report = ingest_batch(board.channel, [(1, record)])
     if report.rejections:
@@ -151,8 +151,21 @@ def _ingest(board: Board, person: Person, kind: str, code: uuid.UUID, text: str)
         .first()
     )
     if message is None or message.identity is None:
+        # Dropped at the door by the organization's block rules.
         raise DomainError("this board does not accept this post")
     return message
+
+
+def _ingest(board: Board, person: Person, kind: str, code: uuid.UUID, text: str) -> Message:
+    """A person's post or comment, admitted and ingested."""
+    _admit(board, person, kind, text)
+    return ingest_board_message(
+        board,
+        f"board-{kind}-{code}",
+        text,
+        {"external_id": person.email, "handle": person.email, "display_name": person.name},
+        {"via": "board", kind: str(code), "reply_to": person.email},
+    )
 
 
 def next_number(organization: Organization) -> int:

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from earful.errors import DomainError
 from earful.feedback import board as board_services
 from earful.feedback import requests as feedback_requests
-from earful.feedback.access import public_board, public_idea
+from earful.feedback.access import access_request, public_board, public_idea
 from earful.feedback.models import Board, IdeaStatus, Visibility
 
 SESSION_KEY = "earful.board.person"
@@ -139,12 +139,7 @@ def comment(request: HttpRequest, board: str, idea: int) -> HttpResponse:
 def answer(request: HttpRequest, board: str, token: str) -> HttpResponse:
     """The answer page of a feedback request: free text first, then an optional scale."""
     found = public_board(board)
-    try:
-        asked = feedback_requests.access_request(found.slug, token)
-    except DomainError as exc:
-        return render(
-            request, "feedback/answer.html", {"board": found, "error": str(exc)}, status=404
-        )
+    asked = access_request(found, token)
     context: dict[str, object] = {"board": found, "asked": asked, "text": ""}
     if request.method == "POST":
         text = request.POST.get("text", "")[:6000]
@@ -168,14 +163,8 @@ def answer(request: HttpRequest, board: str, token: str) -> HttpResponse:
 def unsubscribe(request: HttpRequest, board: str, token: str) -> HttpResponse:
     """Stop feedback requests: GET asks to confirm (link checkers only GET), POST honours it."""
     found = public_board(board)
-    try:
-        asked = feedback_requests.access_request(found.slug, token)
-    except DomainError as exc:
-        return render(
-            request, "feedback/unsubscribe.html", {"board": found, "error": str(exc)}, status=404
-        )
-    done = False
+    asked = access_request(found, token)
     if request.method == "POST":
         feedback_requests.unsubscribe(asked)
-        done = True
+    done = request.method == "POST"
     return render(request, "feedback/unsubscribe.html", {"board": found, "done": done})

@@ -125,44 +125,34 @@ def add_staff_note(idea: Idea, text: str, *, by: Actor) -> StaffNote:
     return note
 
 
-def _check_visibility(visibility: str) -> None:
+def _moderate(target: Idea | IdeaComment, visibility: str, by: Actor) -> None:
     if visibility not in (Visibility.SHOWN, Visibility.HIDDEN):
         raise DomainError("choose to show (approve) or hide")
+    before = target.visibility
+    target.visibility = visibility
+    target.save(update_fields=["visibility"])
+    kind = "idea" if isinstance(target, Idea) else "idea.comment"
+    record_event(
+        target.organization,
+        f"{kind}.moderated",
+        actor=by,
+        target=target,
+        before={"visibility": before},
+        after={"visibility": visibility},
+    )
 
 
 @transaction.atomic
 def moderate_idea(idea: Idea, visibility: str, *, by: Actor) -> Idea:
     """Approve (show) or hide an idea on the public board."""
-    _check_visibility(visibility)
-    before = idea.visibility
-    idea.visibility = visibility
-    idea.save(update_fields=["visibility"])
-    record_event(
-        idea.organization,
-        "idea.moderated",
-        actor=by,
-        target=idea,
-        before={"visibility": before},
-        after={"visibility": visibility},
-    )
+    _moderate(idea, visibility, by)
     return idea
 
 
 @transaction.atomic
 def moderate_comment(comment: IdeaComment, visibility: str, *, by: Actor) -> IdeaComment:
     """Approve (show) or hide a comment on the public board."""
-    _check_visibility(visibility)
-    before = comment.visibility
-    comment.visibility = visibility
-    comment.save(update_fields=["visibility"])
-    record_event(
-        comment.idea.organization,
-        "idea.comment_moderated",
-        actor=by,
-        target=comment,
-        before={"visibility": before},
-        after={"visibility": visibility},
-    )
+    _moderate(comment, visibility, by)
     return comment
 
 

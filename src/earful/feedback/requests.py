@@ -11,7 +11,7 @@ import csv
 import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.db import transaction
@@ -23,12 +23,11 @@ from earful.conversations.threading import refresh_conversations
 from earful.customers.models import Customer, Identity, LinkKind
 from earful.customers.services import resolve_identities
 from earful.errors import DomainError
-from earful.feedback.board import EMAIL, MAX_TEXT, PLATFORM, board_for
+from earful.feedback.board import EMAIL, MAX_TEXT, PLATFORM, board_for, ingest_board_message
 from earful.feedback.delivery import directory_for, email_of, fit, route_to, write
 from earful.feedback.models import Board, FeedbackOptOut, FeedbackRequest
 from earful.org.events import record_event
 from earful.org.models import Organization
-from earful.pipeline.ingest import ingest_batch
 
 
 @dataclass(frozen=True)
@@ -152,18 +151,6 @@ def customer_by_email(organization: Organization, email: str, name: str = "") ->
     return resolve_identities(organization, "email", [author]).by_external_id[email].customer
 
 
-def access_request(board_slug: str, token: str) -> FeedbackRequest:
-    """The request behind a personal link, or DomainError (the page says the link is unknown)."""
-    request = (
-        FeedbackRequest.objects.select_related("customer", "organization")
-        .filter(token=token, organization__board__slug=board_slug)
-        .first()
-    )
-    if request is None:
-        raise DomainError("this link is not known; it may have been mistyped")
-    return request
-
-
 def _board_author(customer: Customer) -> Identity:
     """The customer's identity on the board, made from the personal link if they have none."""
     found = Identity.objects.filter(customer=customer, platform=PLATFORM).order_by("pk").first()
@@ -199,19 +186,13 @@ def answer_request(request: FeedbackRequest, text: str, scale: int | None = None
         raise DomainError("the scale goes from 1 to 5")
     board = board_for(request.organization)
     identity = _board_author(request.customer)
-    external_id = f"board-answer-{request.code}"
-    record: dict[str, object] = {
-        "external_id": external_id,
-        "text": text,
-        "created_at": datetime.now(UTC).isoformat(),
-        "kind": "board",
-        "author": {"external_id": identity.external_id, "display_name": identity.display_name},
-        "source": {"via": "feedback_request", "request": str(request.code), "scale": scale},
-    }
-    report = ingest_batch(board.channel, [(1, record)])
-    if report.rejections:
-        raise DomainError(report.rejections[0].reason)
-    message = Message.objects.get(channel=board.channel, external_id=external_id)
+    message = ingest_board_message(
+        board,
+        f"board-answer-{request.code}",
+        text,
+        {"external_id": identity.external_id, "display_name": identity.display_name},
+        {"via": "feedback_request", "request": str(request.code), "scale": scale},
+    )
     request.answered_at, request.answer, request.scale = message.created_at, message, scale
     request.save(update_fields=["answered_at", "answer", "scale"])
     record_event(
