@@ -5,9 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from earful.channels.services import get_or_create_channel
-from earful.customers.linking import create_link_request, decide_suggestion
+from earful.customers.linking import (
+    SAME_NAME_MAX_HOLDERS,
+    create_link_request,
+    decide_suggestion,
+)
 from earful.customers.models import Customer, Identity, LinkKind, LinkSuggestion
 from earful.org.models import Event
 from earful.pipeline.ingest import ingest_batch
@@ -232,3 +238,99 @@ def test_an_identity_matching_two_accounts_of_one_customer_merges_once(
 
     assert _live_customers() == 1
     assert Event.objects.filter(verb="customer.merged").count() == 2
+
+
+def test_a_name_many_customers_share_is_no_evidence(channel: Any) -> None:
+    holders = SAME_NAME_MAX_HOLDERS + 1
+    ingest_batch(
+        channel,
+        numbered(
+            [
+                record(f"{n}", author={"external_id": f"x{n}", "display_name": "Sam Reed"})
+                for n in range(holders)
+            ]
+        ),
+    )
+
+    assert _live_customers() == holders
+    assert not LinkSuggestion.objects.exists()
+
+
+def test_every_pair_sharing_a_rare_name_in_one_batch_is_suggested_once(channel: Any) -> None:
+    ingest_batch(
+        channel,
+        numbered(
+            [
+                record(f"{n}", author={"external_id": f"x{n}", "display_name": "Sam Reed"})
+                for n in range(3)
+            ]
+        ),
+    )
+    ingest_batch(
+        channel, numbered([record("again", author={"external_id": "x0", "display_name": "Sam"})])
+    )
+
+    pairs = LinkSuggestion.objects.values_list("first_id", "second_id")
+    assert len(pairs) == 3 == len(set(pairs))
+    assert Event.objects.filter(verb="customer.link_suggested").count() == 3
+
+
+def test_evidence_found_within_one_batch_links_as_across_batches(
+    channel: Any, mastodon: Any
+) -> None:
+    ingest_batch(
+        mastodon,
+        numbered(
+            [
+                record("1", author={"external_id": "109", "handle": "ann@mastodon.example"}),
+                record("2", "text me on 07700 900123", author={"external_id": "110"}),
+            ]
+        ),
+    )
+    ingest_batch(
+        channel,
+        numbered(
+            [
+                record(
+                    "3", author={"external_id": "x-ann", "profile_links": ["@ann@mastodon.example"]}
+                ),
+                record("4", author={"external_id": "x-bo", "verified_email": "bo@example.org"}),
+                record("5", author={"external_id": "x-bo2", "verified_email": "bo@example.org"}),
+                record("6", "my number: +44 7700 900123", author={"external_id": "x-cy"}),
+            ]
+        ),
+    )
+
+    assert _customer_of("109") == _customer_of("x-ann")
+    assert _customer_of("x-bo") == _customer_of("x-bo2")
+    assert LinkSuggestion.objects.get().rule == "same_phone"
+    assert _live_customers() == 4
+
+
+def _reads_to_ingest(channel: Any, start: int, authors: int) -> int:
+    batch = numbered(
+        [
+            record(
+                f"m{n}",
+                f"call me on 0770 090 {n:04d} about {n}",
+                author={
+                    "external_id": f"a{n}",
+                    "display_name": f"Person Number{n}",
+                    "verified_email": f"p{n}@example.org",
+                    "profile_links": [f"https://m.example/@p{n}"],
+                },
+            )
+            for n in range(start, start + authors)
+        ]
+    )
+    with CaptureQueriesContext(connection) as queries:
+        ingest_batch(channel, batch)
+    # Inserts are split by the database's limit on parameters; reads must not grow at all.
+    return sum(1 for query in queries if query["sql"].startswith("SELECT"))
+
+
+def test_a_batch_reads_the_same_number_of_times_whatever_its_size(channel: Any) -> None:
+    small = _reads_to_ingest(channel, 0, 3)
+    large = _reads_to_ingest(channel, 100, 60)
+
+    assert large == small

@@ -138,16 +138,30 @@ def store_threaded(organization: Organization, messages: Sequence[Message]) -> s
             follows[_slot(root)] = match.target
         stitcher.add_new(_slot(root), first)
 
-    slots = sorted({t for t in target_of.values() if isinstance(t, str)})
+    in_slot: dict[str, list[Message]] = defaultdict(list)
+    for root, members in groups.items():
+        target = target_of[root]
+        if isinstance(target, str):
+            in_slot[target].extend(members)
+    slots = sorted(in_slot)
     first_of_slot = {
         _slot(root): groups[root][0] for root in groups if target_of[root] == _slot(root)
     }
     numbers = iter(allocate_conversation_numbers(organization, len(slots)))
+    # A new conversation holds only this batch's messages: its timeline is known here,
+    # so it is stored complete rather than updated after.
     created = Conversation.objects.bulk_create(
-        _new_conversation(organization, next(numbers), first_of_slot[slot], follows.get(slot))
+        _new_conversation(
+            organization, next(numbers), first_of_slot[slot], in_slot[slot], follows.get(slot)
+        )
         for slot in slots
     )
     conversation_of_slot = dict(zip(slots, (c.pk for c in created), strict=True))
+    Conversation.channels.through.objects.bulk_create(
+        Conversation.channels.through(conversation_id=conversation_of_slot[slot], channel_id=c)
+        for slot in slots
+        for c in sorted({m.channel_id for m in in_slot[slot]})
+    )
 
     for root, members in groups.items():
         target = target_of[root]
@@ -166,7 +180,7 @@ def store_threaded(organization: Organization, messages: Sequence[Message]) -> s
         Message.objects.filter(conversation_id=merged).update(conversation_id=keep)
         Conversation.objects.filter(pk=merged).update(status=Status.MERGED, merged_into_id=keep)
     touched = {m.conversation_id for m in messages if m.conversation_id is not None}
-    refresh_conversations(touched)
+    refresh_conversations(touched - set(conversation_of_slot.values()))
     return touched
 
 
@@ -187,17 +201,33 @@ def _link_parents(message_ids: list[int]) -> None:
 
 
 def _new_conversation(
-    organization: Organization, number: int, first: Message, follows: int | None
+    organization: Organization,
+    number: int,
+    first: Message,
+    messages: list[Message],
+    follows: int | None,
 ) -> Conversation:
-    return Conversation(
+    timeline = sorted(
+        (
+            (
+                m.created_at,
+                m.direction,
+                m.identity.customer_id if m.identity is not None else None,
+                m.channel_id,
+            )
+            for m in messages
+        ),
+        key=lambda row: row[0],
+    )
+    conversation = Conversation(
         follows_id=follows,
         organization=organization,
         number=number,
         subject=" ".join(first.text.split())[:SUBJECT_CHARS],
         origin=Origin.INBOUND if first.direction == Direction.IN else Origin.PROACTIVE,
-        started_at=first.created_at,
-        last_message_at=first.created_at,
     )
+    _apply_timeline(conversation, timeline)
+    return conversation
 
 
 def refresh_conversations(conversation_ids: set[int]) -> None:

@@ -16,12 +16,13 @@ from __future__ import annotations
 import math
 import re
 import secrets
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q, Window
+from django.db.models.functions import Lower, RowNumber
 from django.utils import timezone
 
 from earful.customers.merging import merge_customers
@@ -44,6 +45,11 @@ PHONE = re.compile(r"(?<![\w+])\+?\d[\d ().-]{7,18}\d(?!\w)")
 EMAIL_IN_TEXT = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
 LINK_TOKEN = re.compile(r"\blink-([a-z0-9]{12})\b", re.IGNORECASE)
 SAME_NAME_MIN_CHARS = 6
+# A name held by more live customers than this is too common to say two are one person
+# (and comparing every holder with every other would grow with the database).
+SAME_NAME_MAX_HOLDERS = 5
+# Writing style is read from a customer's most recent messages.
+STYLE_MESSAGES = 20
 
 
 def profile_key(value: str) -> str:
@@ -88,10 +94,15 @@ def phones_and_emails(text: str) -> set[tuple[str, str]]:
 
 def link_certain(organization: Organization, identities: Iterable[Identity]) -> list[CustomerMerge]:
     """Merge the customers of identities that certain evidence says are one person."""
+    identities = list(identities)
+    matches = _certain_matches(organization, identities)
     merges: list[CustomerMerge] = []
     for identity in identities:
+        found = matches.get(identity.pk)
+        if not found:
+            continue
         identity.refresh_from_db(fields=["customer"])
-        for other, rule, reason in _certain_matches(organization, identity):
+        for other, rule, reason in found:
             # An earlier merge in this loop may have moved either identity already.
             other.refresh_from_db(fields=["customer"])
             if other.customer_id == identity.customer_id:
@@ -102,29 +113,55 @@ def link_certain(organization: Organization, identities: Iterable[Identity]) -> 
 
 
 def _certain_matches(
-    organization: Organization, identity: Identity
-) -> list[tuple[Identity, LinkKind, str]]:
-    matches: list[tuple[Identity, LinkKind, str]] = []
-    email = email_of(identity)
-    if email:
-        same = (
-            Identity.objects.filter(organization=organization)
-            .filter(Q(verified_email=email) | Q(platform="email", external_id=email))
-            .exclude(pk=identity.pk)
+    organization: Organization, identities: Sequence[Identity]
+) -> dict[int, list[tuple[Identity, LinkKind, str]]]:
+    """Each identity's certain matches among all stored ones, in three queries for the batch."""
+    matches: dict[int, list[tuple[Identity, LinkKind, str]]] = defaultdict(list)
+    with_email: dict[str, list[Identity]] = defaultdict(list)
+    for identity in identities:
+        if email := email_of(identity):
+            with_email[email].append(identity)
+    if with_email:
+        emails = list(with_email)
+        same = Identity.objects.filter(organization=organization).filter(
+            Q(verified_email__in=emails) | Q(platform="email", external_id__in=emails)
         )
-        matches.extend((o, LinkKind.VERIFIED_EMAIL, f"both verified {email}") for o in same)
-    owns = own_keys(identity)
-    claims = {profile_key(link) for link in identity.profile_links} - {""} - owns
-    _store_clues(
-        organization,
-        identity,
-        {(ClueKind.OWNS.value, k) for k in owns} | {(ClueKind.CLAIMS.value, k) for k in claims},
-    )
-    clues = Clue.objects.filter(organization=organization).exclude(identity=identity)
-    for clue in clues.filter(kind=ClueKind.OWNS, value__in=claims).select_related("identity"):
-        matches.append((clue.identity, LinkKind.PROFILE, f"{identity} lists {clue.value}"))
-    for clue in clues.filter(kind=ClueKind.CLAIMS, value__in=owns).select_related("identity"):
-        matches.append((clue.identity, LinkKind.PROFILE, f"{clue.identity} lists {clue.value}"))
+        for other in same:
+            addresses = {other.verified_email}
+            if other.platform == "email":
+                addresses.add(other.external_id)
+            for email in addresses & with_email.keys():
+                for identity in with_email[email]:
+                    if identity.pk != other.pk:
+                        matches[identity.pk].append(
+                            (other, LinkKind.VERIFIED_EMAIL, f"both verified {email}")
+                        )
+    owners: dict[str, list[Identity]] = defaultdict(list)
+    claimers: dict[str, list[Identity]] = defaultdict(list)
+    clues: set[tuple[Identity, str, str]] = set()
+    for identity in identities:
+        owns = own_keys(identity)
+        claims = {profile_key(link) for link in identity.profile_links} - {""} - owns
+        for key in owns:
+            owners[key].append(identity)
+            clues.add((identity, ClueKind.OWNS.value, key))
+        for key in claims:
+            claimers[key].append(identity)
+            clues.add((identity, ClueKind.CLAIMS.value, key))
+    _store_clues(organization, clues)
+    stored = Clue.objects.filter(organization=organization).select_related("identity")
+    if claimers:
+        for clue in stored.filter(kind=ClueKind.OWNS, value__in=list(claimers)):
+            for identity in claimers[clue.value]:
+                if clue.identity_id != identity.pk:
+                    reason = f"{identity} lists {clue.value}"
+                    matches[identity.pk].append((clue.identity, LinkKind.PROFILE, reason))
+    if owners:
+        for clue in stored.filter(kind=ClueKind.CLAIMS, value__in=list(owners)):
+            for identity in owners[clue.value]:
+                if clue.identity_id != identity.pk:
+                    reason = f"{clue.identity} lists {clue.value}"
+                    matches[identity.pk].append((clue.identity, LinkKind.PROFILE, reason))
     return matches
 
 
@@ -134,122 +171,181 @@ def _merge_pair(a: Identity, b: Identity, rule: LinkKind, reason: str) -> Custom
     return merge_customers(newer, older, rule=rule, reason=reason)
 
 
-def _store_clues(
-    organization: Organization, identity: Identity, clues: set[tuple[str, str]]
-) -> None:
+def _store_clues(organization: Organization, clues: Iterable[tuple[Identity, str, str]]) -> None:
     Clue.objects.bulk_create(
         (
             Clue(organization=organization, identity=identity, kind=kind, value=value[:300])
-            for kind, value in clues
+            for identity, kind, value in clues
         ),
         ignore_conflicts=True,
     )
 
 
-def record_written_clues(organization: Organization, identity: Identity, text: str) -> None:
-    """Remember the phone numbers and addresses a customer wrote, for probable links."""
-    clues = phones_and_emails(text)
-    if clues:
-        _store_clues(organization, identity, clues)
+def record_written_clues(
+    organization: Organization, messages: Sequence[tuple[Identity, str]]
+) -> None:
+    """Remember the phone numbers and addresses customers wrote, for probable links."""
+    _store_clues(
+        organization,
+        {
+            (identity, kind, value)
+            for identity, text in messages
+            for kind, value in phones_and_emails(text)
+        },
+    )
 
 
 def suggest_links(organization: Organization, customer_ids: Iterable[int]) -> list[LinkSuggestion]:
-    """Offer probable same-person pairs for these customers to agents (never merged here)."""
-    suggestions: list[LinkSuggestion] = []
-    customers = Customer.objects.filter(
-        organization=organization, pk__in=set(customer_ids), merged_into__isnull=True
-    )
-    for customer in customers:
-        for other, rule, evidence, score in _probable_matches(organization, customer):
-            suggestion = _suggest(organization, customer, other, rule, evidence, score)
-            if suggestion is not None:
-                suggestions.append(suggestion)
-    return suggestions
+    """Offer probable same-person pairs for these customers to agents (never merged here).
 
-
-def _probable_matches(
-    organization: Organization, customer: Customer
-) -> list[tuple[Customer, str, str, float]]:
-    found: list[tuple[Customer, str, str, float]] = []
-    live = Customer.objects.filter(organization=organization, merged_into__isnull=True).exclude(
-        pk=customer.pk
+    Set-based: a fixed handful of queries whatever the number of customers, and writing
+    styles are compared only for pairs not suggested before.
+    """
+    ids = set(customer_ids)
+    customers = list(
+        Customer.objects.filter(organization=organization, pk__in=ids, merged_into__isnull=True)
+        .annotate(name=Lower("display_name"))
+        .values_list("pk", "display_name", "name")
     )
-    name = " ".join(customer.display_name.lower().split())
-    if len(name) >= SAME_NAME_MIN_CHARS and " " in name:
-        for other in live.filter(display_name__iexact=customer.display_name):
-            score = 0.5 + 0.5 * writing_similarity(customer, other)
-            found.append((other, "same_name", f"both named {customer.display_name!r}", score))
-    written = Clue.objects.filter(
-        identity__customer=customer, kind__in=[ClueKind.PHONE, ClueKind.EMAIL]
-    ).values_list("kind", "value")
-    for kind, value in written:
-        same = Clue.objects.filter(organization=organization, kind=kind, value=value).exclude(
-            identity__customer=customer
+    if not customers:
+        return []
+    # (first id, second id) -> (rule, evidence, score or None while the score waits on style)
+    found: dict[tuple[int, int], tuple[str, str, float | None]] = {}
+    for pk, other, rule, evidence, score in [
+        *_same_names(organization, customers),
+        *_same_written(organization, [pk for pk, _, _ in customers]),
+    ]:
+        found.setdefault((min(pk, other), max(pk, other)), (rule, evidence, score))
+    if not found:
+        return []
+    involved = {pk for pair in found for pk in pair}
+    known = set(
+        LinkSuggestion.objects.filter(first_id__in=involved, second_id__in=involved).values_list(
+            "first_id", "second_id"
         )
-        for clue in same.select_related("identity__customer"):
-            other = clue.identity.customer
-            if other.merged_into_id is None:
-                rule = "same_phone" if kind == ClueKind.PHONE else "same_email_in_text"
-                found.append((other, rule, f"both wrote the {kind} ending {value[-4:]}", 0.8))
-    return found
-
-
-def _suggest(
-    organization: Organization,
-    a: Customer,
-    b: Customer,
-    rule: str,
-    evidence: str,
-    score: float,
-) -> LinkSuggestion | None:
-    first, second = sorted([a, b], key=lambda c: c.pk)
-    suggestion, created = LinkSuggestion.objects.get_or_create(
-        first=first,
-        second=second,
-        defaults={
-            "organization": organization,
-            "rule": rule,
-            "evidence": evidence,
-            "score": round(score, 3),
-        },
     )
-    if created:
+    fresh = {pair: value for pair, value in found.items() if pair not in known}
+    styles = _writing_styles(
+        {pk for pair, (_, _, score) in fresh.items() if score is None for pk in pair}
+    )
+    suggestions = [
+        LinkSuggestion(
+            organization=organization,
+            first_id=first,
+            second_id=second,
+            rule=rule,
+            evidence=evidence,
+            score=round(
+                0.5 + 0.5 * writing_similarity(styles[first], styles[second])
+                if score is None
+                else score,
+                3,
+            ),
+        )
+        for (first, second), (rule, evidence, score) in sorted(fresh.items())
+    ]
+    LinkSuggestion.objects.bulk_create(suggestions)
+    for suggestion in suggestions:
         record_event(
             organization,
             "customer.link_suggested",
             target=suggestion,
-            after={"rule": rule, "score": suggestion.score},
+            after={"rule": suggestion.rule, "score": suggestion.score},
         )
-        return suggestion
-    return None
+    return suggestions
 
 
-def writing_similarity(a: Customer, b: Customer) -> float:
-    """Cosine similarity of two customers' character 3-grams over their recent messages."""
-    return _cosine(_trigrams(a), _trigrams(b))
+def _same_names(
+    organization: Organization, customers: list[tuple[int, str, str]]
+) -> list[tuple[int, int, str, str, float | None]]:
+    """Live customers sharing a full, uncommon display name with one of these."""
+    # Keyed by the database's own lower case, which is what the lookup below compares.
+    names: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for pk, display_name, key in customers:
+        name = " ".join(display_name.lower().split())
+        if len(name) >= SAME_NAME_MIN_CHARS and " " in name:
+            names[key].append((pk, display_name))
+    if not names:
+        return []
+    holders: dict[str, list[int]] = defaultdict(list)
+    for pk, name in (
+        Customer.objects.filter(organization=organization, merged_into__isnull=True)
+        .annotate(
+            name=Lower("display_name"),
+            rank=Window(RowNumber(), partition_by=Lower("display_name"), order_by=F("pk").asc()),
+        )
+        .filter(name__in=list(names), rank__lte=SAME_NAME_MAX_HOLDERS + 1)
+        .values_list("pk", "name")
+    ):
+        holders[name].append(pk)
+    found: list[tuple[int, int, str, str, float | None]] = []
+    for name, others in holders.items():
+        if len(others) > SAME_NAME_MAX_HOLDERS:
+            continue
+        for pk, display_name in names[name]:
+            for other in others:
+                if other != pk:
+                    found.append((pk, other, "same_name", f"both named {display_name!r}", None))
+    return found
 
 
-def _trigrams(customer: Customer) -> Counter[str]:
-    from earful.conversations.models import Direction, Message
+def _same_written(
+    organization: Organization, customer_ids: Iterable[int]
+) -> list[tuple[int, int, str, str, float | None]]:
+    """Live customers who wrote a phone number or address one of these customers wrote."""
+    written: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for kind, value, customer_id in Clue.objects.filter(
+        identity__customer_id__in=list(customer_ids), kind__in=[ClueKind.PHONE, ClueKind.EMAIL]
+    ).values_list("kind", "value", "identity__customer_id"):
+        written[(kind, value)].add(customer_id)
+    if not written:
+        return []
+    same = Clue.objects.filter(
+        organization=organization,
+        kind__in={kind for kind, _ in written},
+        value__in={value for _, value in written},
+        identity__customer__merged_into__isnull=True,
+    ).values_list("kind", "value", "identity__customer_id")
+    found: list[tuple[int, int, str, str, float | None]] = []
+    for kind, value, other in same:
+        rule = "same_phone" if kind == ClueKind.PHONE else "same_email_in_text"
+        for pk in sorted(written.get((kind, value), set()) - {other}):
+            found.append((pk, other, rule, f"both wrote the {kind} ending {value[-4:]}", 0.8))
+    return found
 
-    texts = (
-        Message.objects.filter(identity__customer=customer, direction=Direction.IN)
-        .order_by("-created_at")
-        .values_list("text", flat=True)[:20]
-    )
-    grams: Counter[str] = Counter()
-    for text in texts:
-        lowered = " ".join(text.lower().split())
-        grams.update(lowered[i : i + 3] for i in range(len(lowered) - 2))
-    return grams
 
-
-def _cosine(a: Counter[str], b: Counter[str]) -> float:
+def writing_similarity(a: Counter[str], b: Counter[str]) -> float:
+    """Cosine similarity of two writing styles (counts of character 3-grams)."""
     if not a or not b:
         return 0.0
     dot = sum(count * b[gram] for gram, count in a.items())
     norm = math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values()))
     return dot / norm
+
+
+def _writing_styles(customer_ids: set[int]) -> dict[int, Counter[str]]:
+    """Each customer's character 3-grams over their recent messages, in one query."""
+    from earful.conversations.models import Direction, Message
+
+    styles: dict[int, Counter[str]] = {pk: Counter() for pk in customer_ids}
+    if not customer_ids:
+        return styles
+    recent = (
+        Message.objects.filter(identity__customer_id__in=customer_ids, direction=Direction.IN)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=F("identity__customer_id"),
+                order_by=[F("created_at").desc(), F("pk").desc()],
+            )
+        )
+        .filter(rank__lte=STYLE_MESSAGES)
+        .values_list("identity__customer_id", "text")
+    )
+    for customer_id, text in recent:
+        lowered = " ".join(text.lower().split())
+        styles[customer_id].update(lowered[i : i + 3] for i in range(len(lowered) - 2))
+    return styles
 
 
 @transaction.atomic
@@ -288,12 +384,19 @@ def answer_link_requests(
     organization: Organization, messages: Sequence[tuple[Identity, str]]
 ) -> list[CustomerMerge]:
     """Merge customers who wrote a pending link token from another identity."""
+    tokens = {token.lower() for _, text in messages for token in LINK_TOKEN.findall(text)}
+    if not tokens:
+        return []
+    pending = {
+        request.token: request
+        for request in LinkRequest.objects.filter(
+            organization=organization, token__in=tokens, answered_at__isnull=True
+        )
+    }
     merges: list[CustomerMerge] = []
     for identity, text in messages:
         for token in LINK_TOKEN.findall(text):
-            request = LinkRequest.objects.filter(
-                organization=organization, token=token.lower(), answered_at__isnull=True
-            ).first()
+            request = pending.pop(token.lower(), None)
             if request is None:
                 continue
             request.answered_at = timezone.now()

@@ -260,8 +260,7 @@ def link_identities(
     ]
     merges = link_certain(organization, resolved.fresh)
     merges += answer_link_requests(organization, written)
-    for identity, text in written:
-        record_written_clues(organization, identity, text)
+    record_written_clues(organization, written)
     if merges:
         current = dict(
             Identity.objects.filter(pk__in=[i.pk for i in identities.values()]).values_list(
