@@ -160,3 +160,19 @@ def test_the_board_form_shows_what_to_fix_and_keeps_the_text(board: Any, client:
     page = response.content.decode()
     assert "valid email address" in page and 'value="Seat picking"' in page
     assert not Idea.objects.exists()
+
+
+def test_the_idea_page_takes_votes_and_comments(board: Any, client: Client) -> None:
+    idea = post_idea(board, ANA, "Seat picking")
+    page = f"/b/{board.slug}/ideas/{idea.number}/"
+    ben = {"name": "Ben Ode", "email": "ben@example.com"}
+
+    client.post(f"{page}vote/", ben)
+    client.post(f"{page}comment/", {**ben, "text": "With a seat map"})
+    refused = client.post(f"{page}comment/", {"name": "X", "email": "nope", "text": "hi"})
+
+    assert IdeaSupporter.objects.filter(idea=idea).count() == 2
+    assert idea.comments.get().text == "With a seat map"
+    assert "valid email address" in client.get(refused.url).content.decode()
+    shown = client.get(page).content.decode()
+    assert "With a seat map" in shown and 'value="ben@example.com"' in shown  # remembered

@@ -6,6 +6,8 @@ No sign-in; customers name themselves (name and email, never shown). Nothing pri
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -15,7 +17,7 @@ from earful.errors import DomainError
 from earful.feedback import board as board_services
 from earful.feedback import requests as feedback_requests
 from earful.feedback.access import access_request, public_board, public_idea
-from earful.feedback.models import Board, IdeaStatus, Visibility
+from earful.feedback.models import Board, Idea, IdeaStatus, Visibility
 
 SESSION_KEY = "earful.board.person"
 # A field people never see; bots fill every field. Such posts are answered as if accepted.
@@ -101,38 +103,44 @@ def idea_page(request: HttpRequest, board: str, idea: int) -> HttpResponse:
     return render(request, "feedback/idea.html", context)
 
 
+def _on_idea(
+    request: HttpRequest,
+    board: str,
+    idea: int,
+    action: Callable[[Idea, board_services.Person], object],
+    thanks: str,
+) -> HttpResponse:
+    """Run a person's action on a shown idea; thank them or say what to fix; back to the idea."""
+    found = public_board(board)
+    shown = public_idea(found, idea)
+    if not request.POST.get(HONEYPOT):
+        try:
+            action(shown, _person(request))
+        except DomainError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, thanks)
+    return redirect("feedback:public_idea", board=found.slug, idea=shown.number)
+
+
 @require_POST
 def vote(request: HttpRequest, board: str, idea: int) -> HttpResponse:
     """Count this person as a supporter of the idea."""
-    found = public_board(board)
-    shown = public_idea(found, idea)
-    if request.POST.get(HONEYPOT):
-        return redirect("feedback:public_idea", board=found.slug, idea=shown.number)
-    try:
-        board_services.vote(shown, _person(request))
-    except DomainError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(
-            request, "Thank you: your vote counts, and we will tell you when it ships."
-        )
-    return redirect("feedback:public_idea", board=found.slug, idea=shown.number)
+    thanks = "Thank you: your vote counts, and we will tell you when it ships."
+    return _on_idea(request, board, idea, board_services.vote, thanks)
 
 
 @require_POST
 def comment(request: HttpRequest, board: str, idea: int) -> HttpResponse:
     """Add this person's comment to the idea."""
-    found = public_board(board)
-    shown = public_idea(found, idea)
-    if request.POST.get(HONEYPOT):
-        return redirect("feedback:public_idea", board=found.slug, idea=shown.number)
-    try:
-        board_services.comment(shown, _person(request), request.POST.get("text", "")[:6000])
-    except DomainError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, "Thank you for your comment.")
-    return redirect("feedback:public_idea", board=found.slug, idea=shown.number)
+    text = request.POST.get("text", "")[:6000]
+    return _on_idea(
+        request,
+        board,
+        idea,
+        lambda shown, person: board_services.comment(shown, person, text),
+        "Thank you for your comment.",
+    )
 
 
 @require_http_methods(["GET", "POST"])
