@@ -9,9 +9,8 @@ import pytest
 from earful.errors import DomainError
 from earful.inbox.canned import correct_label
 from earful.inbox.retraining import retrain_organization
-from earful.org.models import Event
+from earful.org.models import Event, TriageWeights
 from earful.pipeline.ingest import ingest_batch
-from earful.pipeline.org_models import weights_path
 from tests.helpers import numbered, record
 
 # In this business "sick" is praise; the public data taught the model otherwise.
@@ -32,7 +31,8 @@ def test_corrections_change_what_the_organization_s_model_says(
     result = retrain_organization(channel.organization, by=owner)
     ingest_batch(channel, numbered([record("new", f"{SLANG} again")]))
 
-    assert result.path == weights_path(channel.organization) and result.path.is_file()
+    assert result.path.is_file()
+    assert TriageWeights.objects.filter(organization=channel.organization).exists()
     assert result.corrections == 12
     assert channel.organization.message_set.get(external_id="new").sentiment == target
     assert Event.objects.filter(verb="triage.retrained", actor=owner).exists()
@@ -75,3 +75,21 @@ def test_managers_retrain_over_the_api(
 
     assert response.status_code == 200
     assert response.json()["corrections"] == 1
+
+
+def test_a_worker_on_another_machine_uses_the_organization_s_model(
+    channel: Any, owner: Any, settings: Any, tmp_path: Any
+) -> None:
+    settings.EARFUL_HOME = tmp_path / "web"
+    ingest_batch(channel, numbered([record(str(n), f"{SLANG} #{n}") for n in range(12)]))
+    before = channel.organization.message_set.get(external_id="0").sentiment
+    target = "positive" if before != "positive" else "negative"
+    for message in channel.organization.message_set.all():
+        correct_label(message, "sentiment", target, by=owner)
+    retrain_organization(channel.organization, by=owner)
+
+    # A worker machine: its own empty EARFUL_HOME, the same database.
+    settings.EARFUL_HOME = tmp_path / "worker"
+    ingest_batch(channel, numbered([record("new", f"{SLANG} again")]))
+
+    assert channel.organization.message_set.get(external_id="new").sentiment == target

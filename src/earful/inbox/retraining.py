@@ -11,13 +11,13 @@ from earful.errors import DomainError
 from earful.inbox.models import LabelCorrection
 from earful.org.events import record_event
 from earful.org.models import Organization
-from earful.pipeline.org_models import weights_path
+from earful.pipeline.org_models import save_weights
 from earful.triage import load_triager, train_with_corrections
 
 
 @dataclass(frozen=True)
 class Retrained:
-    """What a retraining used and where the weights went."""
+    """What a retraining used, and this machine's copy of the weights."""
 
     path: Path
     base: str
@@ -42,8 +42,7 @@ def retrain_organization(
     # Always the default model plus every correction, so none is counted twice.
     base = load_triager(None).name
     weights = train_with_corrections(base, rows)
-    path = weights_path(organization)
-    weights.save(path)
+    path = save_weights(organization, weights)
     result = Retrained(
         path, base, int(weights.meta["corrections"]), int(weights.meta["corrections_skipped"])
     )

@@ -96,3 +96,21 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.verb} {self.target_type}:{self.target_id}"
+
+
+class TriageWeights(models.Model):
+    """An organization's own triage weights, retrained on its team's label corrections.
+
+    Kept in the database rather than on one machine's disk, so that every worker of a
+    scale-out installation labels the organization's messages with the same model.
+    """
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="triage_weights"
+    )
+    data = models.BinaryField()
+    digest = models.CharField(max_length=64)
+    trained_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}:{self.digest[:12]}"
