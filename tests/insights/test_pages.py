@@ -188,4 +188,4 @@ def test_the_chart_library_is_served_without_a_cdn(client: Client) -> None:
     response = client.get("/insights/plotly.min.js")
     assert response.status_code == 200
     assert response["Content-Type"] == "text/javascript"
-    assert b"plotly" in b"".join(response.streaming_content)[:2000].lower()
+    assert b"plotly" in response.getvalue()[:2000].lower()

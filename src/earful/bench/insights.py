@@ -14,6 +14,7 @@ import statistics
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -121,15 +122,15 @@ def seed(messages: int, *, days: int, now: datetime, seed_value: int = 5) -> Org
                 for c, t in zip(conversations, threads, strict=True)
             ]
         )
-        answered = [
+        replied = [
             (c, _reply(organization, c, t[4], first, rng.choice(agents), t[3], f"r{t[0]}"))
             for c, t, first in zip(conversations, threads, firsts, strict=True)
             if t[3] is not None
         ]
-        replies = Message.objects.bulk_create([reply for _, reply in answered])
+        replies = Message.objects.bulk_create([reply for _, reply in replied])
         author = {c.pk: identities[t[1]] for c, t in zip(conversations, threads, strict=True)}
         follow_ups = []
-        for conversation, reply in answered:
+        for conversation, reply in replied:
             at = reply.created_at + timedelta(minutes=rng.uniform(5, 600))
             if rng.random() < 0.25 and at < now:
                 follow_ups.append(
@@ -239,9 +240,7 @@ def run(*, messages: int, days: int, repeats: int) -> dict[str, Any]:
     seeded = time.perf_counter() - started
     stored = Message.objects.filter(organization=organization).count()
     window = Window(organization, now - timedelta(days=30), now)
-    timings = {
-        name: _time(lambda b=build: b(window, now), repeats) for name, build in TABLES.items()
-    }
+    timings = {name: _time(partial(build, window, now), repeats) for name, build in TABLES.items()}
     timings["snapshot refresh (tick)"] = _time(
         lambda: snapshots.refresh(organization, timezone.now(), force=True), repeats
     )
@@ -255,9 +254,7 @@ def run(*, messages: int, days: int, repeats: int) -> dict[str, Any]:
         "dashboard page, chosen range (live)": f"/o/bench/insights/{chosen}",
         "scorecard page, chosen range (live)": f"/o/bench/insights/scorecard/{chosen}",
     }
-    timings |= {
-        name: _time(lambda p=path: _get(client, p), repeats) for name, path in pages.items()
-    }
+    timings |= {name: _time(partial(_get, client, path), repeats) for name, path in pages.items()}
     return {
         "messages": stored,
         "days": days,

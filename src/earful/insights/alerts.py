@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -141,7 +142,7 @@ def _spreading(organization: Organization, now: datetime, replies: int) -> list[
     )
     raised = []
     for row in posts:
-        post = Message.objects.get(pk=int(row["parent"]))
+        post = Message.objects.get(pk=cast(int, row["parent"]))
         answers = list(post.replies.filter(direction=Direction.IN).order_by("created_at"))
         alert = _raise(
             organization,

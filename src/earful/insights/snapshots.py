@@ -9,6 +9,7 @@ one query and says how old it is. Any other window or channel is computed live.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -58,7 +59,7 @@ def refresh(organization: Organization, now: datetime, *, force: bool = False) -
         )
     )
     window = default_window(organization, now)
-    builders = {
+    builders: dict[str, Callable[[], list[dict[str, Any]]]] = {
         DASHBOARD: lambda: [_table_data(t) for t in boards.dashboard(window, now)],
         SCORECARD: lambda: [asdict(s) for s in scorecard(window, now)],
     }
