@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from earful.channels.services import get_or_create_channel
+from earful.conversations.models import Message
 from earful.conversations.queries import list_messages
-from earful.conversations.search import fts5_query
+from earful.conversations.search import fts5_query, newest_matches
 from earful.pipeline.ingest import ingest_batch
 from tests.helpers import numbered, record
 
@@ -57,3 +58,17 @@ def test_it_never_returns_another_organizations_messages(searchable: Any, other_
 def test_an_fts5_query_quotes_every_word() -> None:
     assert fts5_query('lost "bag" OR') == '"lost" AND "bag" AND "OR"*'
     assert fts5_query("?!") == ""
+
+
+def test_search_keeps_the_newest_matches_of_the_organization(
+    searchable: Any, channel: Any, other_org: Any
+) -> None:
+    ingest_batch(channel, numbered([record("4", "baggage again"), record("5", "baggage, third")]))
+    rival = get_or_create_channel(other_org, name="X", kind="x")
+    ingest_batch(rival, numbered([record(f"r{n}", "baggage elsewhere") for n in range(3)]))
+    ours = Message.objects.filter(organization=searchable)
+
+    newest = newest_matches(ours, searchable.pk, "baggage", limit=2)
+
+    assert set(newest.values_list("external_id", flat=True)) == {"4", "5"}
+    assert newest_matches(ours, searchable.pk, "?!").count() == 0

@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from earful.conversations.models import Conversation, Priority
+from earful.conversations.models import Conversation, Message, Priority
 from earful.inbox import assignment, handoffs
-from earful.inbox.queues import Filters, queue, queue_counts
+from earful.inbox.queues import COUNT_CAP, Filters, queue, queue_counts
 from earful.inbox.sla import check_sla
+from earful.inbox.templatetags.inbox_tags import capped
+from earful.inbox.views import LAST_PAGE, bounded_page
 from earful.org.models import Department, Membership
+from earful.pipeline.ingest import ingest_batch
+from tests.helpers import numbered, record
 from tests.inbox.conftest import NOW, complain
 
 
@@ -70,3 +74,63 @@ def test_filters_narrow_by_label_channel_date_and_text(channel: Any, teammate: M
     assert pick(text="luggage") == [a.number]
     assert pick(channel="no such channel") == []
     assert a.number not in pick(since=date(2026, 11, 2))
+
+
+def test_counts_stop_past_the_cap(channel: Any, teammate: Membership) -> None:
+    for n in range(3):
+        complain(channel, f"k{n}", f"complaint {n}", f"c{n}")
+
+    assert queue_counts(teammate, NOW, cap=2)["all"] == 3
+    assert queue_counts(teammate, NOW, cap=5)["all"] == 3
+    assert queue_counts(teammate, NOW, cap=1)["needs_reply"] == 2
+
+
+def test_a_capped_count_reads_as_more_than_the_cap() -> None:
+    assert capped(COUNT_CAP + 1) == "1,000+"
+    assert capped(COUNT_CAP) == "1,000"
+    assert capped(7) == "7"
+
+
+def test_waiting_conversations_come_before_answered_ones_in_both_sorts(
+    channel: Any, teammate: Membership
+) -> None:
+    answered = complain(channel, "w1", "first", "c1", created_at="2026-11-01T07:00:00+00:00")
+    later = complain(channel, "w2", "second", "c2", created_at="2026-11-01T09:00:00+00:00")
+    earlier = complain(channel, "w3", "third", "c3", created_at="2026-11-01T08:00:00+00:00")
+    Conversation.objects.filter(pk=answered.pk).update(waiting_since=None)
+
+    for sort in ("age", "urgency"):
+        assert numbers(queue(teammate, "all", Filters(), sort=sort, now=NOW)) == [
+            earlier.number,
+            later.number,
+            answered.number,
+        ]
+
+
+def test_a_label_filter_finds_a_conversation_by_any_of_its_messages(
+    channel: Any, teammate: Membership
+) -> None:
+    first = complain(channel, "m1", "hello there", "c1")
+    ingest_batch(channel, numbered([record("m2", "still broken", in_reply_to="m1")]))
+    Message.objects.filter(external_id="m2").update(topic="network")
+    complain(channel, "m3", "another matter", "c2")
+
+    found = queue(teammate, "all", Filters(topic="network"), sort="urgency", now=NOW)
+
+    assert numbers(found) == [first.number]
+
+
+def test_a_page_knows_whether_another_follows_without_counting(
+    channel: Any, teammate: Membership
+) -> None:
+    for n in range(3):
+        complain(channel, f"p{n}", f"complaint {n}", f"c{n}")
+    rows = queue(teammate, "all", Filters(), sort="age", now=NOW)
+
+    first, second = bounded_page(rows, "1", size=2), bounded_page(rows, "2", size=2)
+
+    assert (len(first.rows), first.has_next, first.has_previous) == (2, True, False)
+    assert (len(second.rows), second.has_next, second.seen) == (1, False, 3)
+    assert bounded_page(rows, "nonsense", size=2).number == 1
+    assert bounded_page(rows, "-4", size=2).number == 1
+    assert bounded_page(rows, "99999", size=2).number == LAST_PAGE

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from earful.conversations.models import (
     AGE_ORDER,
@@ -135,6 +135,7 @@ def queue(
     order = AGE_ORDER if sort == "age" else URGENCY_ORDER
     return (
         conversations.select_related("customer", "assignee")
-        .prefetch_related("channels")
+        # A list per row: the template then builds no related manager per row.
+        .prefetch_related(Prefetch("channels", to_attr="channel_list"))
         .order_by(*order)
     )

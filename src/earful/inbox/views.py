@@ -32,11 +32,12 @@ class HtmxHttpRequest(HttpRequest):
 
 @dataclass(frozen=True)
 class BoundedPage(Generic[Row]):
-    """One page read as PAGE_SIZE + 1 rows: it knows whether more follow, not the total."""
+    """One page read as size + 1 rows: it knows whether more follow, not the total."""
 
     rows: list[Row]
     number: int
     has_next: bool
+    size: int = PAGE_SIZE
 
     def __iter__(self) -> Iterator[Row]:
         return iter(self.rows)
@@ -64,18 +65,20 @@ class BoundedPage(Generic[Row]):
     @property
     def seen(self) -> int:
         """How many rows this page and the ones before it hold: the total on the last page."""
-        return (self.number - 1) * PAGE_SIZE + len(self.rows)
+        return (self.number - 1) * self.size + len(self.rows)
 
 
-def bounded_page(rows: QuerySet[Row], number: str | None) -> BoundedPage[Row]:
+def bounded_page(
+    rows: QuerySet[Row], number: str | None, size: int = PAGE_SIZE
+) -> BoundedPage[Row]:
     """The numbered page (1 to LAST_PAGE, anything else the first) without counting all rows."""
     try:
         page = min(max(int(number or 1), 1), LAST_PAGE)
     except ValueError:
         page = 1
-    start = (page - 1) * PAGE_SIZE
-    found = list(rows[start : start + PAGE_SIZE + 1])
-    return BoundedPage(found[:PAGE_SIZE], page, len(found) > PAGE_SIZE and page < LAST_PAGE)
+    start = (page - 1) * size
+    found = list(rows[start : start + size + 1])
+    return BoundedPage(found[:size], page, len(found) > size and page < LAST_PAGE, size)
 
 
 @login_required
