@@ -33,6 +33,7 @@ from earful.org.models import Department, Organization, Role
 from earful.org.services import add_member, create_organization
 
 CHUNK = 5_000
+BASE = 100_000
 CHANNELS = (
     ("X", "x"),
     ("Mastodon", "mastodon"),
@@ -49,7 +50,62 @@ def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
 
 
 def seed(messages: int, *, days: int, now: datetime, seed_value: int = 5) -> Organization:
-    """Bulk-write about `messages` messages over the last `days` days; returns the organization."""
+    """Write about `messages` messages over the last `days` days; returns the organization.
+
+    Up to BASE messages are made row by row with bulk_create; beyond that the base is copied
+    in the database (INSERT ... SELECT with shifted ids, fresh codes and external ids), which
+    keeps a million-message seed to minutes on a busy machine.
+    """
+    base = min(messages, BASE)
+    organization = _seed_rows(base, days=days, now=now, seed_value=seed_value)
+    written = Message.objects.filter(organization=organization).count()
+    copies = max(0, round(messages / written) - 1) if written else 0
+    for copy in range(1, copies + 1):
+        _copy_rows(copy)
+    return organization
+
+
+def _uuid_sql() -> str:
+    if connection.vendor == "postgresql":
+        return "gen_random_uuid()"
+    return "lower(hex(randomblob(16)))"
+
+
+def _copy_rows(copy: int) -> None:
+    """Insert one more copy of every conversation, its channels, messages and SLA clocks."""
+    shifts: dict[str, int] = {}
+    for model in (Conversation, Message, SlaClock, Conversation.channels.through):
+        table = model._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")  # noqa: S608
+            (top,) = cursor.fetchone()
+        shifts[table] = int(top) // copy  # the base's top id: copy n sits n tops above it
+    conversation, message = Conversation._meta.db_table, Message._meta.db_table
+    special = {
+        "id": lambda table: f"id + {copy * shifts[table]}",
+        "code": lambda table: _uuid_sql(),
+        "number": lambda table: f"number + {copy * shifts[conversation]}",
+        "conversation_id": lambda table: f"conversation_id + {copy * shifts[conversation]}",
+        "parent_id": lambda table: f"parent_id + {copy * shifts[message]}",
+        "external_id": lambda table: f"external_id || '~{copy}'",
+        "in_reply_to_external_id": lambda table: (
+            f"CASE WHEN in_reply_to_external_id = '' THEN '' "
+            f"ELSE in_reply_to_external_id || '~{copy}' END"
+        ),
+    }
+    for model in (Conversation, Conversation.channels.through, Message, SlaClock):
+        table = model._meta.db_table
+        columns = [f.column for f in model._meta.concrete_fields]
+        values = [special[c](table) if c in special else c for c in columns]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 - our own names
+                f"SELECT {', '.join(values)} FROM {table} WHERE id <= {shifts[table]}"
+            )
+
+
+def _seed_rows(messages: int, *, days: int, now: datetime, seed_value: int) -> Organization:
+    """Bulk-write about `messages` messages, thread by thread, with bulk_create in chunks."""
     rng = random.Random(seed_value)  # noqa: S311 - benchmark traffic, not secrets
     organization = create_organization("Bench Mobile", "bench")
     agents = [
