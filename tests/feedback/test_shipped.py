@@ -8,11 +8,15 @@ import pytest
 from django.test import Client
 
 from earful.channels.models import ChannelKind
+from earful.channels.services import get_or_create_channel
+from earful.conversations.models import Message
 from earful.feedback.board import comment, post_idea, vote
 from earful.feedback.ideas import link_message, set_status
 from earful.feedback.models import IdeaStatus, IdeaStatusChange, IdeaSupporter
 from earful.inbox.models import OutboxItem
+from earful.pipeline.ingest import ingest_batch
 from tests.feedback.helpers import ANA, BEN, CAL, tweet
+from tests.helpers import numbered, record
 
 pytestmark = pytest.mark.django_db
 
@@ -107,3 +111,21 @@ def test_the_staff_page_shows_who_was_told_and_when(
     assert page.count(now.strftime("%Y-%m-%d")) >= 2
     assert "Support email" in page
     assert "not yet" not in page
+
+
+def test_a_widget_author_is_told_by_email(
+    board: Any, email_channel: Any, owner: Any, now: Any
+) -> None:
+    widget = get_or_create_channel(board.organization, name="Site form", kind="widget")
+    author = {"external_id": "wes@example.com", "handle": "wes@example.com"}
+    ingest_batch(
+        widget, numbered([record("w1", "Please add a dark mode", kind="direct", author=author)])
+    )
+    said = Message.objects.get(external_id="w1")
+    idea = post_idea(board, ANA, "Dark mode")
+    link_message(said, idea, by=owner)
+
+    set_status(idea, IdeaStatus.SHIPPED, by=owner, now=now)
+
+    notice = OutboxItem.objects.get(recipient="wes@example.com")
+    assert (notice.channel, notice.parent) == (email_channel, said)

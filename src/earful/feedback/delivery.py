@@ -17,6 +17,8 @@ from earful.inbox.replies import LENGTH_LIMITS
 # Kinds whose messages cannot be answered where they were written: answered by email.
 OWN_PAGES = frozenset({ChannelKind.BOARD, ChannelKind.WIDGET})
 PRIVATE_KINDS = frozenset({MessageKind.DIRECT, MessageKind.EMAIL})
+# Platforms whose identities are named by the address the customer wrote from or gave.
+ADDRESS_PLATFORMS = (ChannelKind.EMAIL, ChannelKind.BOARD, ChannelKind.WIDGET)
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,7 @@ def addresses_of(organization_id: int, customer_ids: Iterable[int]) -> dict[int,
     rows = (
         Identity.objects.filter(organization_id=organization_id, customer_id__in=list(customer_ids))
         .filter(
-            Q(platform__in=[ChannelKind.EMAIL, ChannelKind.BOARD], external_id__contains="@")
-            | ~Q(verified_email="")
+            Q(platform__in=ADDRESS_PLATFORMS, external_id__contains="@") | ~Q(verified_email="")
         )
         .order_by("pk")
         .values_list("customer_id", "verified_email", "external_id")
