@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from earful.conversations.models import Conversation, Status
+from earful.inbox import page
 from earful.inbox.models import LabelCorrection, OutboxItem
 from earful.inbox.workflow import add_note
 from earful.pipeline.ingest import ingest_batch
@@ -147,3 +149,31 @@ def test_the_customer_card_lists_their_other_conversations(
 
     assert later.number != earlier.number
     assert f"#{earlier.number} Lost my bag" in html
+
+
+def test_a_long_conversation_shows_its_newest_messages_and_how_many_are_hidden(
+    channel: Any, owner: Any, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(page, "TIMELINE_LIMIT", 2)
+    conversation = complain(channel, "l1", "oldest words", created_at="2026-11-01T08:00:00+00:00")
+    ingest_batch(
+        channel,
+        numbered(
+            [
+                record(
+                    "l2", "middle words", in_reply_to="l1", created_at="2026-11-01T09:00:00+00:00"
+                ),
+                record(
+                    "l3", "newest words", in_reply_to="l2", created_at="2026-11-01T10:00:00+00:00"
+                ),
+            ]
+        ),
+    )
+    client.force_login(owner)
+
+    body = client.get(f"/o/acme/c/{conversation.number}/").content.decode()
+
+    shown = [f'id="m-{m.code}"' in body for m in conversation.messages.order_by("created_at")]
+    assert "1 earlier message not shown" in body
+    assert shown == [False, True, True]
+    assert body.index("middle words") < body.index("newest words")

@@ -22,6 +22,8 @@ from earful.inbox.replies import (
 )
 from earful.org.models import Department, Event, Membership
 
+TIMELINE_LIMIT = 200
+
 
 def conversation_context(
     membership: Membership,
@@ -38,6 +40,13 @@ def conversation_context(
     handoffs = list(
         conversation.handoffs.select_related("to_department", "requested_by").order_by("pk")
     )
+    # The newest messages only: a conversation bot-flooded to thousands of messages
+    # still renders in bounded time.
+    timeline = list(
+        conversation.messages.select_related("channel", "identity", "sent_by")
+        .prefetch_related("outbox")
+        .order_by("-created_at", "-id")[:TIMELINE_LIMIT]
+    )
     fixed: list[tuple[Handoff, str]] = [
         (h, report_back_draft(h)) for h in handoffs if h.status == HandoffStatus.FIXED
     ]
@@ -45,9 +54,10 @@ def conversation_context(
         "organization": organization,
         "membership": membership,
         "conversation": conversation,
-        "timeline": conversation.messages.select_related("channel", "identity", "sent_by")
-        .prefetch_related("outbox")
-        .order_by("created_at", "id"),
+        "timeline": timeline[::-1],
+        "earlier": conversation.messages.count() - len(timeline)
+        if len(timeline) == TIMELINE_LIMIT
+        else 0,
         "notes": conversation.notes.select_related("author").order_by("created_at"),
         "handoffs": handoffs,
         "fixed_handoffs": fixed,
