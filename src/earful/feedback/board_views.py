@@ -94,7 +94,7 @@ def idea_page(request: HttpRequest, board: str, idea: int) -> HttpResponse:
     shown = public_idea(found, idea)
     context = _board_context(found) | {
         "idea": shown,
-        "history": shown.status_changes.order_by("at").only("after", "response", "at"),
+        "history": shown.status_changes.order_by("at"),
         "comments": shown.comments.filter(visibility=Visibility.SHOWN)
         .select_related("customer")
         .order_by("created_at"),
