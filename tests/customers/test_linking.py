@@ -272,7 +272,9 @@ def test_every_pair_sharing_a_rare_name_in_one_batch_is_suggested_once(channel: 
 
     pairs = LinkSuggestion.objects.values_list("first_id", "second_id")
     assert len(pairs) == 3 == len(set(pairs))
-    assert Event.objects.filter(verb="customer.link_suggested").count() == 3
+    events = Event.objects.filter(verb="customer.link_suggested")
+    assert {e.target_id for e in events} == {str(s.code) for s in LinkSuggestion.objects.all()}
+    assert {e.target_type for e in events} == {"customers.linksuggestion"}
 
 
 def test_evidence_found_within_one_batch_links_as_across_batches(

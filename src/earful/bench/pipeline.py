@@ -29,7 +29,7 @@ from earful.org.models import Organization
 from earful.org.services import create_organization
 from earful.pipeline.ingest import ingest_batch
 
-ARRIVAL_BATCH = 100
+ARRIVAL_BATCH = 200
 WAIT_LIMIT_SECONDS = 3600
 
 
@@ -41,6 +41,7 @@ class PipelineRun:
     workers: int
     model: str
     messages: int
+    batch: int
     rate: float
     seconds: float
     messages_per_second: float
@@ -59,7 +60,15 @@ def records(count: int, seed: int) -> Iterator[tuple[int, dict[str, Any]]]:
         yield number, message.record
 
 
-def run(*, messages: int, workers: int, model: str, rate: float, seed: int) -> PipelineRun:
+def run(
+    *,
+    messages: int,
+    workers: int,
+    model: str,
+    rate: float,
+    seed: int,
+    batch: int = ARRIVAL_BATCH,
+) -> PipelineRun:
     """Measure one configuration on the configured (throwaway) database."""
     organization = create_organization(f"bench {workers} workers", f"bench-{workers}-{seed}")
     channel = get_or_create_channel(organization, name="X", kind="x")
@@ -69,7 +78,7 @@ def run(*, messages: int, workers: int, model: str, rate: float, seed: int) -> P
         if processes:
             _warm_up(processes)
             started = time.perf_counter()
-        _arrive(channel, messages, rate, seed)
+        _arrive(channel, messages, rate, seed, batch)
         _wait(channel, messages, processes)
     finally:
         for process in processes:
@@ -83,6 +92,7 @@ def run(*, messages: int, workers: int, model: str, rate: float, seed: int) -> P
         workers=workers,
         model=model,
         messages=messages,
+        batch=batch,
         rate=rate,
         seconds=round(seconds, 2),
         messages_per_second=round(messages / seconds, 1),
@@ -97,14 +107,14 @@ def as_dict(result: PipelineRun) -> dict[str, Any]:
     return asdict(result)
 
 
-def _arrive(channel: Channel, count: int, rate: float, seed: int) -> None:
-    """Hand the records to ingest in batches, as fast as possible or paced at `rate` per second."""
+def _arrive(channel: Channel, count: int, rate: float, seed: int, size: int) -> None:
+    """Hand the records to ingest in batches of `size`, at once or paced at `rate` per second."""
     began = time.perf_counter()
     batch: list[tuple[int, dict[str, Any]]] = []
     sent = 0
     for item in records(count, seed):
         batch.append(item)
-        if len(batch) == ARRIVAL_BATCH:
+        if len(batch) == size:
             ingest_batch(channel, batch)
             sent += len(batch)
             batch = []

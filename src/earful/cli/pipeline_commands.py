@@ -109,6 +109,7 @@ def bench_pipeline(
         float, typer.Option(help="Arrivals per second; 0 sends them as fast as possible.")
     ] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed of the message generator.")] = 7,
+    batch: Annotated[int, typer.Option(min=1, help="Messages per arrival batch.")] = 200,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Throughput and arrival-to-visible latency of the pipeline, embedded or on K workers."""
@@ -129,7 +130,9 @@ def bench_pipeline(
         from earful.bench.pipeline import as_dict, run
 
         call_command("migrate", verbosity=0, interactive=False)
-        result = run(messages=messages, workers=workers, model=model, rate=rate, seed=seed)
+        result = run(
+            messages=messages, workers=workers, model=model, rate=rate, seed=seed, batch=batch
+        )
     figures = as_dict(result)
     if json_output:
         typer.echo(json.dumps(figures))

@@ -61,6 +61,7 @@ def store_threaded(organization: Organization, messages: Sequence[Message]) -> s
 
     new = {(m.channel_id, m.external_id): m for m in messages}
     linked: set[Key] = set()
+    parent_in_batch: dict[tuple[int, str], tuple[int, str]] = {}
     stored_conversation: dict[Key, int] = {}
     adopted: list[int] = []
     for channel_id in {m.channel_id for m in messages}:
@@ -80,9 +81,11 @@ def store_threaded(organization: Organization, messages: Sequence[Message]) -> s
             if (channel_id, reply_to) in new:
                 union((channel_id, external_id), (channel_id, reply_to))
                 linked.add((channel_id, external_id))
+                parent_in_batch[(channel_id, external_id)] = (channel_id, reply_to)
             elif reply_to in stored_pk:
                 union((channel_id, external_id), stored_pk[reply_to])
                 linked.add((channel_id, external_id))
+                new[(channel_id, external_id)].parent_id = stored_pk[reply_to]
         orphans = Message.objects.filter(
             channel_id=channel_id, parent__isnull=True, in_reply_to_external_id__in=ids
         ).values_list("pk", "conversation_id", "in_reply_to_external_id")
@@ -173,8 +176,8 @@ def store_threaded(organization: Organization, messages: Sequence[Message]) -> s
             message.join_rule, message.join_confidence = (
                 (JoinRule.REPLY, 1.0) if is_reply else root_rule
             )
-    Message.objects.bulk_create(messages)
-    _link_parents([m.pk for m in messages if m.in_reply_to_external_id] + adopted)
+    late = _insert_parents_first(new, parent_in_batch)
+    _link_parents(late + adopted)
     Message.objects.filter(pk__in=adopted).update(join_rule=JoinRule.REPLY, join_confidence=1.0)
     for merged, keep in merges.items():
         Message.objects.filter(conversation_id=merged).update(conversation_id=keep)
@@ -186,6 +189,29 @@ def store_threaded(organization: Organization, messages: Sequence[Message]) -> s
 
 def _slot(root: Key) -> str:
     return f"new:{root}"
+
+
+def _insert_parents_first(
+    new: dict[tuple[int, str], Message], parent_in_batch: dict[tuple[int, str], tuple[int, str]]
+) -> list[int]:
+    """Insert messages parents before replies, each reply pointing at its parent as it is stored.
+
+    Setting the parent afterwards would rewrite every reply's row (and its search index
+    entry). One insert per generation of the batch's reply chains; messages in a reply loop
+    are inserted last and their ids returned, for their parents to be linked after.
+    """
+    pending = dict(new)
+    while pending:
+        ready = {key: m for key, m in pending.items() if parent_in_batch.get(key) not in pending}
+        if not ready:
+            Message.objects.bulk_create(pending.values())
+            return [m.pk for m in pending.values()]
+        for key, message in ready.items():
+            if key in parent_in_batch:
+                message.parent_id = new[parent_in_batch[key]].pk
+        Message.objects.bulk_create(ready.values())
+        pending = {key: m for key, m in pending.items() if key not in ready}
+    return []
 
 
 def _link_parents(message_ids: list[int]) -> None:
