@@ -7,12 +7,16 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from earful.conversations.models import Message
+from earful.errors import DomainError
 from earful.feedback.board import post_idea
-from earful.feedback.ideas import set_status
+from earful.feedback.ideas import open_idea_from_message, set_status
 from earful.feedback.models import Idea, IdeaStatus, IdeaSupporter, SupportHow
 from earful.feedback.queries import unlinked_suggestions
 from earful.inbox.models import OutboxItem
+from earful.pipeline.ingest import ingest_batch
 from tests.feedback.helpers import ANA, tweet
+from tests.helpers import numbered, record
 
 pytestmark = pytest.mark.django_db
 
@@ -59,3 +63,22 @@ def test_complaints_and_our_own_messages_are_not_offered(board: Any, channel: An
     tweet(channel, "t3", "my flight got cancelled and nobody answers")
 
     assert not unlinked_suggestions(board.organization).exists()
+
+
+def test_a_private_message_lends_nothing_to_the_public_board(
+    board: Any, email_channel: Any, owner: Any
+) -> None:
+    author = {"external_id": "eve@example.com", "handle": "eve@example.com"}
+    ingest_batch(
+        email_channel,
+        numbered(
+            [record("m1", "Please add dark mode. My card is 4111", kind="email", author=author)]
+        ),
+    )
+    said = Message.objects.get(external_id="m1")
+
+    with pytest.raises(DomainError, match="private"):
+        open_idea_from_message(said, "", by=owner)
+    idea = open_idea_from_message(said, "Dark mode", by=owner)
+
+    assert (idea.title, idea.details) == ("Dark mode", "")

@@ -8,9 +8,11 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 
 from earful.conversations.models import Direction, Message
+from earful.conversations.models import Visibility as MessageVisibility
 from earful.errors import DomainError
 from earful.feedback import similarity
 from earful.feedback.board import MAX_TITLE, add_supporter, next_number
+from earful.feedback.delivery import PRIVATE_KINDS
 from earful.feedback.models import (
     BoardBlock,
     Idea,
@@ -214,14 +216,20 @@ def link_message(message: Message, idea: Idea, *, by: Actor) -> IdeaSupporter:
 
 @transaction.atomic
 def open_idea_from_message(message: Message, title: str, *, by: Actor) -> Idea:
-    """Open a new idea from a customer's message; its author becomes the first supporter."""
-    _message_customer(message)
-    title = title.strip() or message.text.strip().splitlines()[0]
-    title = title[:MAX_TITLE]
-    details = message.text if title != message.text else ""
-    idea = create_idea(message.organization, title, details, by=by)
+    """Open a new idea from a customer's message; its author becomes the first supporter.
+
+    The idea is public, the message may not be: only a public post lends its first line as
+    the title, and the message's text is never copied onto the board.
+    """
+    author_id = _message_customer(message)
+    title = title.strip()
+    if not title:
+        if message.visibility != MessageVisibility.PUBLIC or message.kind in PRIVATE_KINDS:
+            raise DomainError("this message is private: give the new idea a title")
+        title = message.text.strip().splitlines()[0]
+    idea = create_idea(message.organization, title[:MAX_TITLE], by=by)
     idea.message = message
-    idea.author_id = _message_customer(message)
+    idea.author_id = author_id
     idea.save(update_fields=["message", "author"])
     link_message(message, idea, by=by)
     return idea
