@@ -60,18 +60,27 @@ def _channel_names(window: Window) -> dict[int, str]:
     return dict(Channel.objects.filter(organization=window.organization).values_list("pk", "name"))
 
 
-def volume(window: Window) -> Table:
-    """Customer messages per day and channel."""
-    names = _channel_names(window)
-    counts: dict[str, dict[str, int]] = {}
+def _per_day(window: Window, column: str) -> dict[str, dict[Any, int]]:
+    """Customer messages per UTC day and value of one column: {day: {value: count}}."""
+    counts: dict[str, dict[Any, int]] = {}
     rows = (
         inbound(window)
         .annotate(day=UtcDay("created_at"))
-        .values("day", "channel_id")
+        .values_list("day", column)
         .annotate(n=Count("id"))
     )
-    for row in rows:
-        counts.setdefault(str(row["day"]), {})[names[row["channel_id"]]] = row["n"]
+    for day, value, n in rows:
+        counts.setdefault(str(day), {})[value] = n
+    return counts
+
+
+def volume(window: Window) -> Table:
+    """Customer messages per day and channel."""
+    names = _channel_names(window)
+    counts = {
+        day: {names[channel]: n for channel, n in per.items()}
+        for day, per in _per_day(window, "channel_id").items()
+    }
     channels = tuple(sorted({name for day in counts.values() for name in day}))
     table_rows: list[list[Any]] = [
         [day, *(counts[day].get(name, 0) for name in channels), sum(counts[day].values())]
@@ -88,25 +97,11 @@ def volume(window: Window) -> Table:
 
 def sentiment(window: Window) -> Table:
     """Customer messages per day by sentiment, and the negative share."""
-    counts: dict[str, dict[str, int]] = {}
-    rows = (
-        inbound(window)
-        .annotate(day=UtcDay("created_at"))
-        .values("day", "sentiment")
-        .annotate(n=Count("id"))
-    )
-    for row in rows:
-        counts.setdefault(str(row["day"]), {})[row["sentiment"] or "unlabeled"] = row["n"]
+    counts = _per_day(window, "sentiment")
     table_rows: list[list[Any]] = []
     for day in sorted(counts):
-        labeled = sum(counts[day].get(s, 0) for s in SENTIMENTS)
-        table_rows.append(
-            [
-                day,
-                *(counts[day].get(s, 0) for s in SENTIMENTS),
-                percent(counts[day].get("negative", 0), labeled),
-            ]
-        )
+        labeled = [counts[day].get(s, 0) for s in SENTIMENTS]
+        table_rows.append([day, *labeled, percent(counts[day].get("negative", 0), sum(labeled))])
     return Table(
         "sentiment",
         "Sentiment of customer messages per day",
