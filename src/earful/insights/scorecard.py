@@ -72,6 +72,18 @@ def scorecard(window: Window, now: datetime) -> list[Score]:
             "Sort the queue by age, not by follower count; check who waits in the smallest bucket.",
         ),
         Score(
+            "Customers first",
+            "Detractors turned",
+            "no engaged detractors yet"
+            if turned.rate is None
+            else f"{turned.rate:g} % of {turned.engaged_detractors}"
+            + (f", median {turned.median_hours:g} h" if turned.median_hours is not None else ""),
+            _rate_status(turned.rate, 50, 25),
+            "Customers whose first message was negative and whom we answered: how many later "
+            "wrote something neutral or positive, and how long it took.",
+            "Answer complaints first and follow up after the fix.",
+        ),
+        Score(
             "All staff engaged",
             "People who took part",
             f"{who.people} ({who.beyond_social_team} beyond the social team)"
@@ -105,18 +117,6 @@ def scorecard(window: Window, now: datetime) -> list[Score]:
             _rate_status(told, 95, 75),
             "Of the problems a department fixed, how many customers were told.",
             "Use the report-back prompt on each fixed hand-off: a fix nobody hears of is lost.",
-        ),
-        Score(
-            "Customers first",
-            "Detractors turned",
-            "no engaged detractors yet"
-            if turned.rate is None
-            else f"{turned.rate:g} % of {turned.engaged_detractors}"
-            + (f", median {turned.median_hours:g} h" if turned.median_hours is not None else ""),
-            _rate_status(turned.rate, 50, 25),
-            "Customers whose first message was negative and whom we answered: how many later "
-            "wrote something neutral or positive, and how long it took.",
-            "Answer complaints first and follow up after the fix.",
         ),
         Score(
             "Promote last",
