@@ -150,17 +150,15 @@ def _certain_matches(
             clues.add((identity, ClueKind.CLAIMS.value, key))
     _store_clues(organization, clues)
     stored = Clue.objects.filter(organization=organization).select_related("identity")
-    if claimers:
-        for clue in stored.filter(kind=ClueKind.OWNS, value__in=list(claimers)):
-            for identity in claimers[clue.value]:
+    # What the batch claims, others own; what the batch owns, others claim.
+    for kind, wanted in ((ClueKind.OWNS, claimers), (ClueKind.CLAIMS, owners)):
+        if not wanted:
+            continue
+        for clue in stored.filter(kind=kind, value__in=list(wanted)):
+            for identity in wanted[clue.value]:
                 if clue.identity_id != identity.pk:
-                    reason = f"{identity} lists {clue.value}"
-                    matches[identity.pk].append((clue.identity, LinkKind.PROFILE, reason))
-    if owners:
-        for clue in stored.filter(kind=ClueKind.CLAIMS, value__in=list(owners)):
-            for identity in owners[clue.value]:
-                if clue.identity_id != identity.pk:
-                    reason = f"{clue.identity} lists {clue.value}"
+                    lister = identity if kind == ClueKind.OWNS else clue.identity
+                    reason = f"{lister} lists {clue.value}"
                     matches[identity.pk].append((clue.identity, LinkKind.PROFILE, reason))
     return matches
 
