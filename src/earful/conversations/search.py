@@ -7,7 +7,7 @@ import re
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from earful.conversations.models import Message
@@ -20,6 +20,8 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # search: a common word matches hundreds of thousands of messages at scale, and reading
 # them all to sort a page of results cannot be fast.
 SEARCH_LIMIT = 1000
+# PostgreSQL first looks for them among the newest SEARCH_LIMIT * SEARCH_WINDOW messages.
+SEARCH_WINDOW = 20
 
 SQLITE_TRIGGERS = {
     "message_fts_insert": "AFTER INSERT ON conversations_message BEGIN "
@@ -90,20 +92,11 @@ def newest_matches(
     """Narrow messages to the organization's newest `limit` messages matching the query.
 
     The search index is read newest first and stops at `limit`, so a common word costs
-    no more than a rare one: FTS5 walks its rowids backwards; PostgreSQL either walks the
-    primary key backwards testing each text or reads the GIN index, whichever it
-    estimates cheaper.
+    no more than a rare one: FTS5 walks its rowids backwards; on PostgreSQL the GIN index
+    is read for the newest ids first (_newest_postgres_matches).
     """
     if connection.vendor == "postgresql":
-        query = SearchQuery(text, config=PG_SEARCH_CONFIG, search_type="websearch")
-        newest = (
-            Message.objects.filter(organization_id=organization_id)
-            .annotate(search_vector=SearchVector("text", config=PG_SEARCH_CONFIG))
-            .filter(search_vector=query)
-            .order_by("-id")
-            .values("id")[:limit]
-        )
-        return messages.filter(Q(id__in=newest))
+        return messages.filter(Q(id__in=_newest_postgres_matches(organization_id, text, limit)))
     match = fts5_query(text)
     if not match:
         return messages.none()
@@ -117,3 +110,28 @@ def newest_matches(
             )
         )
     )
+
+
+def _newest_postgres_matches(organization_id: int, text: str, limit: int) -> list[int]:
+    """The ids of the newest matches, from the GIN index ANDed with a window of the newest ids.
+
+    A GIN index cannot return rows in id order, and walking the primary key backwards
+    computes the tsvector of every message passed; a bitmap of the GIN index ANDed with
+    one of the newest ids reads only matching rows. The window grows eightfold until it
+    holds `limit` matches or every message.
+    """
+    query = SearchQuery(text, config=PG_SEARCH_CONFIG, search_type="websearch")
+    matching = (
+        Message.objects.filter(organization_id=organization_id)
+        .annotate(search_vector=SearchVector("text", config=PG_SEARCH_CONFIG))
+        .filter(search_vector=query)
+        .order_by("-id")
+        .values_list("id", flat=True)
+    )
+    top = Message.objects.aggregate(top=Max("id"))["top"] or 0
+    window = limit * SEARCH_WINDOW
+    while True:
+        found = list(matching.filter(id__gt=top - window)[:limit])
+        if len(found) >= limit or window >= top:
+            return found
+        window *= 8

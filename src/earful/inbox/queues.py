@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.expressions import OrderBy
 
 from earful.conversations.models import (
     AGE_ORDER,
@@ -34,6 +35,8 @@ QUEUES: dict[str, str] = {
     "all": "All",
 }
 CLOSED = (Status.RESOLVED, Status.MERGED)
+# Named rather than "not closed", so an index on status can be searched for each.
+OPEN = tuple(status for status in Status if status not in CLOSED)
 MESSAGE_FILTERS = ("sentiment", "intent", "language", "topic")
 # Counting stops here: an exact count of hundreds of thousands of rows cannot be fast, and
 # nobody works a queue by its exact size past this. Pages show COUNT_CAP + 1 as "1,000+".
@@ -60,7 +63,7 @@ class Filters:
 
 
 def _queue_q(membership: Membership, queue: str, now: datetime) -> Q:
-    open_ = ~Q(status__in=CLOSED)
+    open_ = Q(status__in=OPEN)
     if queue == "unassigned":
         return open_ & Q(assignee__isnull=True)
     if queue == "mine":
@@ -77,19 +80,14 @@ def _queue_q(membership: Membership, queue: str, now: datetime) -> Q:
         )
         return open_ & (Q(waiting_on_us) | Q(department_id=membership.department_id))
     if queue == "overdue":
-        return open_ & Q(
-            Exists(
-                SlaClock.objects.filter(
-                    conversation=OuterRef("pk"),
-                    stopped_at__isnull=True,
-                    paused_at__isnull=True,
-                    due_at__lt=now,
-                )
-            )
-        )
+        return open_ & Q(Exists(_overdue_clocks(now).filter(conversation=OuterRef("pk"))))
     if queue == "needs_reply":
         return open_ & Q(waiting_since__isnull=False)
     return ~Q(status=Status.MERGED)
+
+
+def _overdue_clocks(now: datetime) -> QuerySet[SlaClock]:
+    return SlaClock.objects.filter(stopped_at__isnull=True, paused_at__isnull=True, due_at__lt=now)
 
 
 def capped_count(rows: QuerySet[Conversation], cap: int = COUNT_CAP) -> int:
@@ -100,9 +98,21 @@ def capped_count(rows: QuerySet[Conversation], cap: int = COUNT_CAP) -> int:
 def queue_counts(membership: Membership, now: datetime, cap: int = COUNT_CAP) -> dict[str, int]:
     """How many conversations each queue holds for this member, up to cap + 1 each."""
     base = Conversation.objects.filter(organization_id=membership.organization_id)
-    return {
-        name: capped_count(base.filter(_queue_q(membership, name, now)), cap) for name in QUEUES
+    counts = {
+        name: capped_count(base.filter(_queue_q(membership, name, now)), cap)
+        for name in QUEUES
+        if name != "overdue"
     }
+    # Counted from the running clocks past due (an index), not by testing each open
+    # conversation: most open ones have been answered and have no running clock.
+    overdue = (
+        _overdue_clocks(now)
+        .filter(organization_id=membership.organization_id, conversation__status__in=OPEN)
+        .values("conversation_id")
+        .distinct()
+    )
+    counts["overdue"] = overdue[: cap + 1].count()
+    return {name: counts[name] for name in QUEUES}
 
 
 def queue(
@@ -122,9 +132,10 @@ def queue(
     if filters.text.strip():
         # The newest matching messages, found inside the search index first.
         found = newest_matches(Message.objects.all(), organization_id, filters.text)
-        conversations = conversations.filter(
-            pk__in=found.filter(**labels).values("conversation_id")
-        )
+        # Read first (at most SEARCH_LIMIT): as a subquery the database walks the whole
+        # queue in order looking for these few conversations instead of sorting them.
+        matched = set(found.filter(**labels).values_list("conversation_id", flat=True))
+        conversations = conversations.filter(pk__in=matched)
     elif labels:
         # Tested row by row as the queue is walked in order, so a page stops early.
         conversations = conversations.filter(
@@ -132,7 +143,12 @@ def queue(
         )
     if filters.since is not None:
         conversations = conversations.filter(last_message_at__date__gte=filters.since)
-    order = AGE_ORDER if sort == "age" else URGENCY_ORDER
+    order: tuple[OrderBy, ...] = AGE_ORDER if sort == "age" else URGENCY_ORDER
+    if filters.text.strip():
+        # The few matched conversations are sorted, not found by walking the queue's
+        # index: "+ 0" on the first sort term keeps the database off that index.
+        first = order[0]
+        order = (OrderBy(first.expression + 0, descending=first.descending), *order[1:])
     return (
         conversations.select_related("customer", "assignee")
         # A list per row: the template then builds no related manager per row.

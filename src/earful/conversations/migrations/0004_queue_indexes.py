@@ -6,26 +6,49 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('channels', '0004_raw_message_dead_letters'),
-        ('conversations', '0003_conversation_follows_message_join_confidence_and_more'),
-        ('customers', '0003_clues'),
-        ('org', '0004_organization_auto_assign'),
+        ("channels", "0004_raw_message_dead_letters"),
+        ("conversations", "0003_conversation_follows_message_join_confidence_and_more"),
+        ("customers", "0003_clues"),
+        ("org", "0004_organization_auto_assign"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(models.F('organization'), models.OrderBy(models.F('priority'), descending=True), models.OrderBy(models.F('urgency'), descending=True), models.OrderBy(earful.conversations.models.NotWaiting()), models.OrderBy(models.F('waiting_since')), models.OrderBy(models.F('number')), name='conversation_urgency_order'),
+            model_name="conversation",
+            index=models.Index(
+                models.F("organization"),
+                models.OrderBy(models.F("priority"), descending=True),
+                models.OrderBy(models.F("urgency"), descending=True),
+                models.OrderBy(earful.conversations.models.NotWaiting()),
+                models.OrderBy(models.F("waiting_since")),
+                models.OrderBy(models.F("number")),
+                name="conversation_urgency_order",
+            ),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(models.F('organization'), models.F('assignee'), models.OrderBy(models.F('priority'), descending=True), models.OrderBy(models.F('urgency'), descending=True), models.OrderBy(earful.conversations.models.NotWaiting()), models.OrderBy(models.F('waiting_since')), models.OrderBy(models.F('number')), name='conversation_assignee_order'),
+            model_name="conversation",
+            index=models.Index(
+                models.F("organization"),
+                models.F("assignee"),
+                models.OrderBy(models.F("priority"), descending=True),
+                models.OrderBy(models.F("urgency"), descending=True),
+                models.OrderBy(earful.conversations.models.NotWaiting()),
+                models.OrderBy(models.F("waiting_since")),
+                models.OrderBy(models.F("number")),
+                name="conversation_assignee_order",
+            ),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(models.F('organization'), models.OrderBy(earful.conversations.models.NotWaiting()), models.OrderBy(models.F('waiting_since')), models.OrderBy(models.F('started_at')), models.OrderBy(models.F('number')), name='conversation_age_order'),
+            model_name="conversation",
+            index=models.Index(
+                models.F("organization"),
+                models.OrderBy(earful.conversations.models.NotWaiting()),
+                models.OrderBy(models.F("waiting_since")),
+                models.OrderBy(models.F("started_at")),
+                models.OrderBy(models.F("number")),
+                name="conversation_age_order",
+            ),
         ),
     ]
