@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 PARAMETERS: frozenset[str] = frozenset({"idea", "comment"})
@@ -10,9 +9,10 @@ PARAMETERS: frozenset[str] = frozenset({"idea", "comment"})
 
 def make_values(organization: Any, owner: Any) -> dict[str, str]:
     """Values for PARAMETERS, made in the organization of the walk."""
+    from earful.feedback.board import board_for, checked_person, comment
     from earful.feedback.ideas import create_idea
 
-    # No board yet: the walk takes the organization's only channel, and a board adds one.
+    board_for(organization)
     idea = create_idea(organization, "Seat picking in the app", by=owner)
-    # Comment routes only take POST, answered 405 to a member's GET before any lookup.
-    return {"idea": str(idea.number), "comment": str(uuid.uuid4())}
+    remark = comment(idea, checked_person("Ann Lee", "ann@example.com"), "Yes please")
+    return {"idea": str(idea.number), "comment": str(remark.code)}

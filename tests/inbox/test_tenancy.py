@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from earful.channels.models import Channel
 from earful.conversations.actions import move_message
 from earful.conversations.models import Conversation, Message
 from earful.customers.merging import merge_customers
@@ -62,7 +61,7 @@ def values(channel: Any, owner: Any) -> dict[str, str]:
         "merge": str(merge.code),
         "suggestion": str(LinkSuggestion.objects.get().code),
         "decision": "reject",
-        "code": str(Channel.objects.get().code),
+        "code": str(channel.code),
         "handoff": str(handoff.code),
         "playbook": str(playbook.code),
     }
