@@ -268,18 +268,23 @@ def refresh_conversations(conversation_ids: set[int]) -> None:
         timelines[conversation_id].append((created_at, direction, customer_id, channel_id))
     conversations = Conversation.objects.filter(pk__in=timelines)
     links: list[Any] = []
+    changed: list[Conversation] = []
+    changed_fields: set[str] = set()
     for conversation in conversations:
         timeline = sorted(timelines[conversation.pk], key=lambda row: row[0])
         before = _timeline_fields(conversation)
         _apply_timeline(conversation, timeline)
         after = _timeline_fields(conversation)
         if after != before:
-            # One UPDATE per changed row: bulk_update's CASE expressions cost more in Python.
-            Conversation.objects.filter(pk=conversation.pk).update(**after)
+            changed.append(conversation)
+            changed_fields.update(name for name in after if after[name] != before[name])
         links.extend(
             Conversation.channels.through(conversation_id=conversation.pk, channel_id=channel_id)
             for channel_id in {row[3] for row in timeline}
         )
+    # One statement for the whole set, not one per conversation.
+    if changed:
+        Conversation.objects.bulk_update(changed, sorted(changed_fields))
     Conversation.channels.through.objects.bulk_create(links, ignore_conflicts=True)
 
 
