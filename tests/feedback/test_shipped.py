@@ -10,6 +10,8 @@ from django.test import Client
 from earful.channels.models import ChannelKind
 from earful.channels.services import get_or_create_channel
 from earful.conversations.models import Message
+from earful.customers.merging import merge_customers
+from earful.customers.models import LinkKind
 from earful.feedback.board import comment, post_idea, vote
 from earful.feedback.ideas import link_message, set_status
 from earful.feedback.models import IdeaStatus, IdeaStatusChange, IdeaSupporter
@@ -57,6 +59,22 @@ def test_shipping_twice_never_tells_anyone_twice(board: Any, owner: Any, now: An
 
     assert OutboxItem.objects.count() == 2
     assert IdeaStatusChange.objects.filter(idea=idea).count() == 3
+
+
+def test_two_supporters_merged_into_one_person_are_told_once(
+    board: Any, channel: Any, email_channel: Any, owner: Any, now: Any
+) -> None:
+    idea = post_idea(board, ANA, "Let us pick seats in the app")
+    post = tweet(channel, "t1", "you should let us pick seats when booking on the app")
+    link_message(post, idea, by=owner)
+    on_board = IdeaSupporter.objects.get(idea=idea, how="posted").customer
+    assert post.identity is not None
+    merge_customers(post.identity.customer, on_board, rule=LinkKind.AGENT, by=owner)
+
+    set_status(idea, IdeaStatus.SHIPPED, by=owner, now=now)
+
+    assert OutboxItem.objects.count() == 1
+    assert all(s.notified_at == now for s in IdeaSupporter.objects.filter(idea=idea))
 
 
 def test_a_supporter_who_arrives_after_shipping_is_told_on_the_next_shipping(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.utils import timezone
@@ -28,6 +30,23 @@ def live_customer(customer: Customer) -> Customer:
 
 
 @transaction.atomic
+def live_customer_ids(customer_ids: Iterable[int]) -> dict[int, int]:
+    """For each customer id, the id of the customer that now stands for it (one query a hop)."""
+    live = {pk: pk for pk in customer_ids}
+    pending = set(live)
+    while pending:
+        hops = dict(
+            Customer.objects.filter(pk__in=pending, merged_into__isnull=False).values_list(
+                "pk", "merged_into_id"
+            )
+        )
+        for pk, target in live.items():
+            if target in hops:
+                live[pk] = hops[target]
+        pending = set(hops.values())
+    return live
+
+
 def merge_customers(
     source: Customer,
     target: Customer,

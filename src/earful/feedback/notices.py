@@ -8,6 +8,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from earful.conversations.threading import refresh_conversations
+from earful.customers.merging import live_customer_ids
 from earful.feedback.board import board_for
 from earful.feedback.delivery import directory_for, fit, route_to, write
 from earful.feedback.models import Board, Idea, IdeaSupporter
@@ -57,8 +58,19 @@ def notify_supporters(idea: Idea, *, now: datetime) -> int:
     directory = directory_for(
         idea.organization_id, [s.customer_id for s in waiting], fallback=board.channel
     )
+    # Customers merged since they supported the idea are one person, told once.
+    supporters = dict(
+        IdeaSupporter.objects.filter(idea=idea).values_list("customer_id", "notice_id")
+    )
+    person = live_customer_ids(supporters)
+    notice_of = {person[c]: n for c, n in supporters.items() if n is not None}
     told, conversations = 0, set()
     for supporter in waiting:
+        earlier = notice_of.get(person[supporter.customer_id])
+        if earlier is not None:
+            supporter.notified_at, supporter.notice_id = now, earlier
+            supporter.save(update_fields=["notified_at", "notice"])
+            continue
         route = route_to(supporter.customer_id, supporter.message, directory, private=False)
         if route is None:
             continue
@@ -74,6 +86,7 @@ def notify_supporters(idea: Idea, *, now: datetime) -> int:
         notice = write(route, fit(text, route.limit, short), now=now)
         supporter.notified_at, supporter.notice = now, notice
         supporter.save(update_fields=["notified_at", "notice"])
+        notice_of[person[supporter.customer_id]] = notice.pk
         told += 1
         if notice.conversation_id is not None:
             conversations.add(notice.conversation_id)
