@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from earful.conversations.models import Conversation, Message
+from earful.demo.board import IDEAS
 from earful.demo.generator import generate
 from earful.demo.setup import DEMO_EMAIL, create_demo
+from earful.feedback.models import Idea, IdeaStatus
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -35,8 +37,17 @@ def test_create_demo_is_idempotent_and_leaves_some_unanswered(db: None) -> None:
     again = create_demo(seed=7, threads=300)
 
     assert info.email == DEMO_EMAIL
-    assert info.report.stored == Message.objects.count() > 300
+    traffic = Message.objects.filter(raw__isnull=False)  # not the shipped notices
+    assert info.report.stored == traffic.count() > 300
     assert again.report.stored == 0
+    # The board: ideas in several states, one shipped with its supporters told.
+    assert Idea.objects.count() == len(IDEAS)
+    assert (
+        Idea.objects.filter(status=IdeaStatus.SHIPPED)
+        .get()
+        .supporters.filter(notified_at__isnull=False)
+        .exists()
+    )
     open_conversations = Conversation.objects.filter(waiting_since__isnull=False).count()
     answered = Conversation.objects.filter(first_response_at__isnull=False).count()
     assert open_conversations > 0 and answered > 0

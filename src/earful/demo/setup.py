@@ -6,9 +6,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from earful.channels.services import get_or_create_channel
+from earful.demo.board import seed_board
 from earful.demo.generator import BRAND, CHANNELS, generate
 from earful.org.models import Organization, Role
 from earful.org.services import add_member, create_organization
@@ -52,4 +54,5 @@ def create_demo(*, seed: int = 7, threads: int = 1500) -> DemoInfo:
     report = IngestReport()
     for name, items in by_channel.items():
         report.add(ingest_batch(channels[name], items))
+    seed_board(organization, User.objects.get(username=DEMO_EMAIL), seed=seed)
     return DemoInfo(organization, DEMO_EMAIL, DEMO_PASSWORD, report)
