@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from earful.triage import INTENTS, SENTIMENTS, Labels, Triager, load_triager
-from earful.triage.models import BEST_DIR, WEIGHTS_DIR, BestScorer, best_workers
+from earful.triage.features import N_FEATURES
+from earful.triage.models import (
+    BEST_DIR,
+    HIDDEN_LAYERS,
+    WEIGHTS_DIR,
+    BestScorer,
+    best_workers,
+    complaint_width,
+)
 
 FIELDS = {
     "sentiment",
@@ -108,6 +118,30 @@ def test_best_gives_the_same_scores_with_parallel_batches(
     assert np.array_equal(a.sentiment, b.sentiment)
     assert np.array_equal(a.complaint, b.complaint)
     assert np.array_equal(a.suggestion, b.suggestion)
+
+
+@pytest.mark.skipif("best" not in MODELS, reason="best weights not present")
+def test_best_refuses_a_complaint_head_of_another_shape(tmp_path: Path) -> None:
+    for name in ("model.onnx", "tokenizer.json", "meta.json"):
+        shutil.copy(WEIGHTS_DIR / BEST_DIR / name, tmp_path / name)
+    np.savez(
+        tmp_path / "heads.npz",
+        complaint_coef=np.zeros(complaint_width() - 1, dtype=np.float32),
+        complaint_bias=np.zeros(1, dtype=np.float32),
+        complaint_idf=np.ones(N_FEATURES, dtype=np.float16),
+    )
+    with pytest.raises(ValueError, match="does not match"):
+        BestScorer(tmp_path)
+
+
+@pytest.mark.skipif("best" not in MODELS, reason="best weights not present")
+def test_best_encodes_middle_layers_for_the_complaint_head() -> None:
+    scorer = BestScorer(WEIGHTS_DIR / BEST_DIR)
+    enc = scorer.encode(["my parcel never arrived", "thanks, great service", ""])
+    assert enc.hidden.shape == (3, len(HIDDEN_LAYERS), enc.embedding.shape[1])
+    assert np.isfinite(enc.hidden).all()
+    # Different texts give different pooled states (the layers are really read).
+    assert not np.allclose(enc.hidden[0], enc.hidden[1])
 
 
 def test_best_workers_setting(monkeypatch: pytest.MonkeyPatch) -> None:
