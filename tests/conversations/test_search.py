@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from earful.channels.services import get_or_create_channel
 from earful.conversations.models import Message
@@ -72,3 +73,27 @@ def test_search_keeps_the_newest_matches_of_the_organization(
 
     assert set(newest.values_list("external_id", flat=True)) == {"4", "5"}
     assert newest_matches(ours, searchable.pk, "?!").count() == 0
+
+
+def test_a_whole_word_with_enough_matches_is_not_also_read_as_a_prefix(
+    searchable: Any, channel: Any
+) -> None:
+    ingest_batch(channel, numbered([record("6", "lost bag"), record("7", "bagpipes please")]))
+    ours = Message.objects.filter(organization=searchable)
+
+    newest = newest_matches(ours, searchable.pk, "bag", limit=1)
+
+    assert list(newest.values_list("external_id", flat=True)) == ["6"]
+
+
+def test_the_last_word_is_a_prefix_when_whole_words_match_too_few(
+    searchable: Any, channel: Any
+) -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL's websearch queries match whole words only")
+    ingest_batch(channel, numbered([record("6", "lost bag"), record("7", "bagpipes please")]))
+    ours = Message.objects.filter(organization=searchable)
+
+    newest = newest_matches(ours, searchable.pk, "bag", limit=5)
+
+    assert set(newest.values_list("external_id", flat=True)) == {"1", "6", "7"}

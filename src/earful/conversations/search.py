@@ -61,13 +61,14 @@ def ensure_sqlite_search(db: BaseDatabaseWrapper) -> None:
         cursor.execute("INSERT INTO message_fts(message_fts) VALUES ('rebuild')")
 
 
-def fts5_query(text: str) -> str:
+def fts5_query(text: str, *, prefix: bool = True) -> str:
     """Turn typed text into a safe FTS5 query: every word must appear, the last as a prefix."""
     words = _WORD.findall(text)
     if not words:
         return ""
     quoted = [f'"{word}"' for word in words]
-    quoted[-1] += "*"
+    if prefix:
+        quoted[-1] += "*"
     return " AND ".join(quoted)
 
 
@@ -93,23 +94,31 @@ def newest_matches(
 
     The search index is read newest first and stops at `limit`, so a common word costs
     no more than a rare one: FTS5 walks its rowids backwards; on PostgreSQL the GIN index
-    is read for the newest ids first (_newest_postgres_matches).
+    is read for the newest ids first (_newest_postgres_matches). A whole word with
+    `limit` matches is not also read as a prefix (see below).
     """
     if connection.vendor == "postgresql":
         return messages.filter(Q(id__in=_newest_postgres_matches(organization_id, text, limit)))
-    match = fts5_query(text)
-    if not match:
+    if not fts5_query(text):
         return messages.none()
-    return messages.filter(
-        Q(
-            id__in=RawSQL(
-                "SELECT f.rowid FROM message_fts f JOIN conversations_message m ON m.id = f.rowid "
-                "WHERE f.message_fts MATCH %s AND m.organization_id = %s "
-                "ORDER BY f.rowid DESC LIMIT %s",
-                (match, organization_id, limit),
-            )
+    # FTS5 reads a prefix's matches all at once (about 100 ms for a word in 50,000 of a
+    # million messages) but a whole word's newest first: when the words as typed already
+    # have `limit` matches, those are the newest matches; else the last word is a prefix.
+    found = _newest_fts5_matches(fts5_query(text, prefix=False), organization_id, limit)
+    if len(found) < limit:
+        found = _newest_fts5_matches(fts5_query(text), organization_id, limit)
+    return messages.filter(Q(id__in=found))
+
+
+def _newest_fts5_matches(match: str, organization_id: int, limit: int) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT f.rowid FROM message_fts f JOIN conversations_message m ON m.id = f.rowid "
+            "WHERE f.message_fts MATCH %s AND m.organization_id = %s "
+            "ORDER BY f.rowid DESC LIMIT %s",
+            (match, organization_id, limit),
         )
-    )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _newest_postgres_matches(organization_id: int, text: str, limit: int) -> list[int]:
