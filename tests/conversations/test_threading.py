@@ -109,38 +109,34 @@ def test_a_message_claiming_to_answer_itself_stays_unlinked(channel: Any) -> Non
     assert Message.objects.get().parent is None
 
 
-def test_a_reply_chain_in_one_batch_links_every_reply_to_its_parent(channel: Any) -> None:
-    ingest_batch(
-        channel,
-        numbered(
-            [
-                record("4", created_at="2026-11-01T11:05:00Z", in_reply_to="3"),
-                _reply("2", to="1", at="2026-11-01T10:30:00Z"),
-                record("3", created_at="2026-11-01T11:00:00Z", in_reply_to="2"),
-                record("1", created_at="2026-11-01T10:00:00Z"),
-            ]
-        ),
-    )
+def _parents() -> dict[str, str | None]:
+    return dict(Message.objects.values_list("external_id", "parent__external_id"))
 
-    parents = dict(Message.objects.values_list("external_id", "parent__external_id"))
-    assert parents == {"1": None, "2": "1", "3": "2", "4": "3"}
+
+def test_a_reply_chain_in_one_batch_links_every_reply_to_its_parent(channel: Any) -> None:
+    chain_backwards = [
+        record("4", created_at="2026-11-01T11:05:00Z", in_reply_to="3"),
+        _reply("2", to="1", at="2026-11-01T10:30:00Z"),
+        record("3", created_at="2026-11-01T11:00:00Z", in_reply_to="2"),
+        record("1", created_at="2026-11-01T10:00:00Z"),
+    ]
+
+    ingest_batch(channel, numbered(chain_backwards))
+
+    assert _parents() == {"1": None, "2": "1", "3": "2", "4": "3"}
     conversation = Conversation.objects.get()
     assert conversation.started_at.isoformat() == "2026-11-01T10:00:00+00:00"
     assert conversation.first_response_at is not None
 
 
 def test_two_messages_claiming_to_answer_each_other_are_both_stored(channel: Any) -> None:
-    ingest_batch(
-        channel,
-        numbered(
-            [
-                record("1", created_at="2026-11-01T10:00:00Z", in_reply_to="2"),
-                record("2", created_at="2026-11-01T10:05:00Z", in_reply_to="1"),
-                record("3", created_at="2026-11-01T10:10:00Z", in_reply_to="2"),
-            ]
-        ),
-    )
+    loop = [
+        record("1", in_reply_to="2"),
+        record("2", in_reply_to="1"),
+        record("3", in_reply_to="2"),
+    ]
 
-    parents = dict(Message.objects.values_list("external_id", "parent__external_id"))
-    assert parents == {"1": "2", "2": "1", "3": "2"}
+    ingest_batch(channel, numbered(loop))
+
+    assert _parents() == {"1": "2", "2": "1", "3": "2"}
     assert Conversation.objects.count() == 1
