@@ -7,7 +7,8 @@ Certain (merged automatically):
 - customer_confirmed: the customer answers a "link your accounts" request from the other account.
 
 Probable (a LinkSuggestion an agent confirms or rejects; never merged automatically):
-- same_name: the same full display name on two customers, scored by how alike they write;
+- same_name: the same full, uncommon display name on two customers, scored by how alike
+  they write;
 - same_phone / same_email_in_text: the same phone number or address written in messages.
 """
 
