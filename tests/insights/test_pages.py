@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 from typing import Any
 
 from django.test import Client
@@ -175,8 +176,6 @@ def test_alerts_page_lists_alerts_and_escapes_customer_text(
 
     for n in range(12):
         say(channel, f"v{n}", NOW, "<script>alert(1)</script>", author=f"a{n}", sentiment="neutral")
-    from datetime import timedelta
-
     check_alerts(org, NOW + timedelta(minutes=1))
     client.force_login(owner)
     page = client.get("/o/acme/insights/alerts/").content.decode()
@@ -189,3 +188,16 @@ def test_the_chart_library_is_served_without_a_cdn(client: Client) -> None:
     assert response.status_code == 200
     assert response["Content-Type"] == "text/javascript"
     assert b"plotly" in response.getvalue()[:2000].lower()
+
+
+def test_the_scorecard_warns_when_promotion_is_above_the_threshold(
+    org: Any, channel: Any, client: Client, owner: Any
+) -> None:
+    from django.utils import timezone
+
+    yesterday = timezone.now() - timedelta(days=1)
+    say(channel, "p1", yesterday, "Summer sale: 30% off every plan")
+    say(channel, "p2", yesterday, "Tip: restart the router after the update")
+    client.force_login(owner)
+    page = client.get("/o/acme/insights/scorecard/").content.decode()
+    assert 'class="warn-banner"' in page and "Promotion is 50 % of 2 posts" in page

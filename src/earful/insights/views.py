@@ -24,10 +24,11 @@ from earful.insights.access import access_endpoint
 from earful.insights.filters import parse_window
 from earful.insights.metrics import BREAKDOWNS
 from earful.insights.models import WebhookEndpoint
+from earful.insights.scorecard import ACT
 from earful.insights.scorecard import scorecard as score
 from earful.insights.services import recent_alerts, save_settings
 from earful.insights.snapshots import dashboard_snapshot, scorecard_snapshot
-from earful.insights.social import insight_settings, promote_last
+from earful.insights.social import insight_settings
 from earful.insights.tables import Table, Window, to_csv
 from earful.org.access import access_organization
 from earful.org.models import Membership, Role
@@ -137,7 +138,10 @@ def scorecard(request: HttpRequest, org: str) -> HttpResponse:
         context |= {
             "window": window,
             "scores": scores,
-            "promo": promote_last(membership.organization, now),
+            # Read off the scorecard itself, so the snapshot page runs no live query.
+            "promo_warning": next(
+                (s for s in scores if s.section == "Promote last" and s.status == ACT), None
+            ),
         }
     return render(request, "insights/scorecard.html", context, status=400 if error else 200)
 
