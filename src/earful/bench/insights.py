@@ -95,7 +95,7 @@ def _copy_rows(copy: int) -> None:
     }
     for model in (Conversation, Conversation.channels.through, Message, SlaClock):
         table = model._meta.db_table
-        columns = [f.column for f in model._meta.concrete_fields]
+        columns = [f.column for f in model._meta.concrete_fields if f.column]
         values = [special[c](table) if c in special else c for c in columns]
         with connection.cursor() as cursor:
             cursor.execute(
