@@ -6,6 +6,8 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Lower
 
 from earful.org.models import Organization
 
@@ -20,6 +22,10 @@ class Customer(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # Linking looks customers up by name, case-blind, a whole batch at a time.
+        indexes = [models.Index(F("organization"), Lower("display_name"), name="customer_name")]
 
     def __str__(self) -> str:
         return self.display_name or str(self.code)
