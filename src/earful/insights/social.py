@@ -140,24 +140,29 @@ def turnaround(window: Window) -> Turnarounds:
     us, and how many later wrote neutral or positive (customers.story's definition, in SQL)."""
     message, identity = Message._meta.db_table, Identity._meta.db_table
     conversation = Conversation._meta.db_table
-    labeled = f"""
-        SELECT i.customer_id AS cid, m.created_at, m.sentiment FROM {message} m
-        JOIN {identity} i ON i.id = m.identity_id
-        WHERE m.organization_id = %s AND m.direction = 'in' AND m.sentiment <> ''
-    """  # noqa: S608 - our own table names; values are parameters
+    # Each lookup joins the tables directly (identity by customer, message by identity), so
+    # both databases use their indexes; a CTE referenced several times is materialized by
+    # PostgreSQL and then scanned once per customer.
+    labeled = (
+        f"SELECT 1 FROM {identity} i2 JOIN {message} b ON b.identity_id = i2.id "  # noqa: S608
+        "WHERE i2.customer_id = {cid} AND b.direction = 'in' AND {condition}"
+    )
     sql = f"""
-        WITH labeled AS ({labeled}),
-        firsts AS (
-            SELECT w.cid, MIN(w.created_at) AS t0 FROM labeled w
-            WHERE w.created_at >= %s AND w.created_at < %s
-            GROUP BY w.cid
+        WITH firsts AS (
+            SELECT i.customer_id AS cid, MIN(m.created_at) AS t0 FROM {message} m
+            JOIN {identity} i ON i.id = m.identity_id
+            WHERE m.organization_id = %s AND m.direction = 'in' AND m.sentiment <> ''
+              AND m.created_at >= %s AND m.created_at < %s
+            GROUP BY i.customer_id
         ),
         starts AS (
             SELECT f.cid, f.t0 FROM firsts f
-            JOIN labeled l ON l.cid = f.cid AND l.created_at = f.t0 AND l.sentiment = 'negative'
-            WHERE NOT EXISTS (
-                SELECT 1 FROM labeled b WHERE b.cid = f.cid AND b.created_at < %s
-            )
+            WHERE EXISTS ({
+        labeled.format(cid="f.cid", condition="b.created_at = f.t0 AND b.sentiment = 'negative'")
+    })
+            AND NOT EXISTS ({
+        labeled.format(cid="f.cid", condition="b.sentiment <> '' AND b.created_at < %s")
+    })
         ),
         engaged AS (
             SELECT s.cid, MIN(o.created_at) AS te FROM starts s
@@ -168,8 +173,9 @@ def turnaround(window: Window) -> Turnarounds:
         ),
         turned AS (
             SELECT e.cid, e.te, MIN(l.created_at) AS tt FROM engaged e
-            JOIN labeled l ON l.cid = e.cid AND l.created_at > e.te
-                AND l.sentiment IN ('neutral', 'positive')
+            JOIN {identity} i ON i.customer_id = e.cid
+            JOIN {message} l ON l.identity_id = i.id AND l.direction = 'in'
+                AND l.created_at > e.te AND l.sentiment IN ('neutral', 'positive')
             GROUP BY e.cid, e.te
         )
     """  # noqa: S608 - our own table names; values are parameters
