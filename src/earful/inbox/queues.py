@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.expressions import OrderBy
+from django.db.models.functions import Coalesce
 
 from earful.conversations.models import (
     AGE_ORDER,
@@ -146,9 +147,9 @@ def queue(
     order: tuple[OrderBy, ...] = AGE_ORDER if sort == "age" else URGENCY_ORDER
     if filters.text.strip():
         # The few matched conversations are sorted, not found by walking the queue's
-        # index: "+ 0" on the first sort term keeps the database off that index.
-        first = order[0]
-        order = (OrderBy(first.expression + 0, descending=first.descending), *order[1:])
+        # index: the first sort term wrapped in COALESCE keeps the database off that index.
+        first = order[0].expression
+        order = (OrderBy(Coalesce(first, first), descending=order[0].descending), *order[1:])
     return (
         conversations.select_related("customer", "assignee")
         # A list per row: the template then builds no related manager per row.
