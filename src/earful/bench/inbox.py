@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import connection
-from django.db.models import Max, Model
+from django.db.models import Max
 from django.test import Client
 from django.utils import timezone
 
@@ -33,7 +33,6 @@ from earful.channels.models import Channel, RawMessage
 from earful.config import connection_url
 from earful.conversations.models import Conversation, Direction, Message
 from earful.conversations.queries import list_messages
-from earful.inbox.models import SlaClock
 from earful.inbox.queues import Filters, queue, queue_counts
 from earful.org.models import Membership, Organization, Role
 from earful.org.services import add_member
@@ -42,9 +41,6 @@ from earful.pipeline.ingest import ingest_batch
 SEARCH_WORDS = ("bill", "refund", "wrong", "sorry", "router", "invoice")
 ARRIVAL_BATCH = 20
 BENCH_SLUG = "bench"
-# The seeder builds every row in Python; past this many messages the seeded data is copied
-# in the database instead (replicate), which is about 20 times faster.
-SEED_AT_MOST = 100_000
 SEEDED_CUSTOMER_TEXT = "my bill is wrong again"  # what earful.bench.insights.seed writes
 # The seeder writes one sentence for every customer and one for every reply, which makes
 # search meaningless: these parts, picked by message id, give 1,001 customer texts and 105
@@ -126,8 +122,7 @@ def run(
     # A database kept from an earlier run (--seeded) is measured as it is.
     organization = Organization.objects.filter(slug=BENCH_SLUG).first()
     if organization is None:
-        organization = seed(min(messages, SEED_AT_MOST), days=30, now=now)
-        replicate(organization, messages)
+        organization = seed(messages, days=30, now=now)
     vary_texts(organization)
     if connection.vendor == "postgresql":
         # Autovacuum would do this in a while: a running database has its statistics and no
@@ -160,80 +155,6 @@ def run(
     if load_seconds:
         figures["http_load"] = _load_run(client, slug, numbers, load_seconds, users, threads)
     return figures
-
-
-def replicate(organization: Organization, messages: int) -> None:
-    """Copy the seeded conversations, messages and clocks in SQL until about `messages` exist.
-
-    Each copy shifts ids and numbers past the originals, so rows keep their relations;
-    texts are varied by id afterwards (vary_texts), so copies do not repeat them.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT MAX(id) FROM conversations_conversation")
-        conversations = cursor.fetchone()[0] or 0
-        cursor.execute("SELECT MAX(id), COUNT(*) FROM conversations_message")
-        message_ids, seeded = cursor.fetchone()
-        cursor.execute("SELECT MAX(number) FROM conversations_conversation")
-        numbers = cursor.fetchone()[0] or 0
-    uuid = (
-        "gen_random_uuid()" if connection.vendor == "postgresql" else "lower(hex(randomblob(16)))"
-    )
-    ours = f"organization_id = %s AND id <= {conversations}"
-    through = Conversation.channels.through
-    originals: dict[type[Model], str] = {
-        Conversation: ours,
-        Message: f"organization_id = %s AND id <= {message_ids}",
-        through: f"conversation_id IN (SELECT id FROM conversations_conversation WHERE {ours})",  # noqa: S608
-        SlaClock: f"organization_id = %s AND conversation_id <= {conversations}",
-    }
-    for copy in range(1, max(1, round(messages / max(seeded or 0, 1)))):
-        shift, message_shift = copy * conversations, copy * message_ids
-        shifted: dict[type[Model], dict[str, str | None]] = {
-            Conversation: {
-                "id": f"id + {shift}",
-                "code": uuid,
-                "number": f"number + {copy * numbers}",
-                "merged_into_id": f"merged_into_id + {shift}",
-                "follows_id": f"follows_id + {shift}",
-            },
-            Message: {
-                "id": f"id + {message_shift}",
-                "code": uuid,
-                "conversation_id": f"conversation_id + {shift}",
-                "parent_id": f"parent_id + {message_shift}",
-                "raw_id": "NULL",
-                "external_id": f"external_id || '.{copy}'",
-            },
-            through: {"id": None, "conversation_id": f"conversation_id + {shift}"},
-            SlaClock: {"id": None, "conversation_id": f"conversation_id + {shift}"},
-        }
-        for model, changes in shifted.items():
-            _copy_rows(model, changes, originals[model], organization.pk)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            for model in originals:
-                table = model._meta.db_table
-                serial = f"pg_get_serial_sequence('{table}', 'id')"
-                cursor.execute(f"SELECT setval({serial}, (SELECT MAX(id) FROM {table}))")  # noqa: S608
-
-
-def _copy_rows(
-    model: type[Model], changes: dict[str, str | None], where: str, organization_id: int
-) -> None:
-    """INSERT ... SELECT of a table onto itself, columns changed as given (None: left out)."""
-    columns = [
-        str(f.column)
-        for f in model._meta.concrete_fields
-        if changes.get(str(f.column), "") is not None
-    ]
-    values = [str(changes.get(column) or column) for column in columns]
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 - no outside input
-            f"SELECT {', '.join(values)} FROM {table} WHERE {where}",
-            [organization_id],
-        )
 
 
 def vary_texts(organization: Organization) -> None:
