@@ -172,7 +172,9 @@ def _start_workers(count: int, model: str) -> list[subprocess.Popen[bytes]]:
         "EARFUL_BROKER_URL": settings.EARFUL_BROKER_URL,
         "EARFUL_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
         "EARFUL_TRIAGE_MODEL": model,
+        # One core per worker process, so that K workers ask for K cores.
         "OMP_NUM_THREADS": "1",
+        "EARFUL_TRIAGE_THREADS": "1",
     }
     command = [sys.executable, "-m", "earful", "worker", "--concurrency", "1"]
     return [
