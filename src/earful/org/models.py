@@ -92,7 +92,11 @@ class Event(models.Model):
     at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
-        indexes = [models.Index(fields=["organization", "verb", "at"])]
+        indexes = [
+            models.Index(fields=["organization", "verb", "at"]),
+            # An object's history (the conversation page's audit trail).
+            models.Index(fields=["organization", "target_id"], name="event_target"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.verb} {self.target_type}:{self.target_id}"
