@@ -155,6 +155,8 @@ EMAIL_HOST_USER = env_str("EARFUL_SMTP_USER", "")
 EMAIL_HOST_PASSWORD = read_secret("EARFUL_SMTP_PASSWORD") or ""
 EMAIL_USE_TLS = env_bool("EARFUL_SMTP_STARTTLS", default=False)
 DEFAULT_FROM_EMAIL = env_str("EARFUL_FROM_EMAIL", "earful@localhost")
+# Where staff reach this installation: links in the mail earful sends (alerts).
+EARFUL_BASE_URL = env_str("EARFUL_BASE_URL", "http://127.0.0.1:8000")
 
 LOGGING = {
     "version": 1,

@@ -14,8 +14,9 @@ from django.db.models import QuerySet
 from earful.conversations.models import Conversation, Priority, Status
 from earful.errors import DomainError
 from earful.inbox.models import SlaClock, SlaMetric, SlaPolicy
+from earful.org.access import manager_emails
 from earful.org.events import record_event
-from earful.org.models import Membership, Organization, Role
+from earful.org.models import Organization
 
 # While the conversation waits on the customer (or is snoozed) the resolution clock pauses.
 PAUSING = frozenset({Status.PENDING, Status.SNOOZED})
@@ -188,14 +189,7 @@ def check_sla(organization: Organization, now: datetime) -> list[SlaClock]:
 
 def notify_managers(organization: Organization, breached: list[SlaClock]) -> int:
     """Email the organization's managers and admins the conversations that breached an SLA."""
-    recipients = sorted(
-        set(
-            Membership.objects.filter(
-                organization=organization, role__in=[Role.MANAGER, Role.ADMIN]
-            ).values_list("user__email", flat=True)
-        )
-        - {""}
-    )
+    recipients = manager_emails(organization)
     if not recipients:
         return 0
     # Only numbers and metric names go in the mail: the subject line must never carry

@@ -27,8 +27,9 @@ from django.utils import timezone
 from earful.conversations.models import Direction, Intent, Message, Sentiment, Status
 from earful.insights.models import Alert, AlertKind
 from earful.insights.social import insight_settings
+from earful.org.access import manager_emails
 from earful.org.events import record_event
-from earful.org.models import Membership, Organization, Role
+from earful.org.models import Organization
 
 MIN_COUNT = {AlertKind.VOLUME: 10, AlertKind.NEGATIVITY: 5}
 BASELINE_WEEKS = 4
@@ -205,17 +206,10 @@ def check_alerts(organization: Organization, now: datetime) -> list[Alert]:
 def email_alert(alert: Alert) -> int:
     """Email an alert to the organization's managers and admins, with links to its messages."""
     organization = alert.organization
-    recipients = sorted(
-        set(
-            Membership.objects.filter(
-                organization=organization, role__in=[Role.MANAGER, Role.ADMIN]
-            ).values_list("user__email", flat=True)
-        )
-        - {""}
-    )
+    recipients = manager_emails(organization)
     if not recipients:
         return 0
-    base = getattr(settings, "EARFUL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    base = settings.EARFUL_BASE_URL.rstrip("/")
     numbers = sorted(
         {n for n in alert.messages.values_list("conversation__number", flat=True) if n}
     )

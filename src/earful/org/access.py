@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from earful.org.models import Department, Membership, Organization
+from earful.org.models import Department, Membership, Organization, Role
 
 
 def organizations_for(user: User | AnonymousUser) -> QuerySet[Organization]:
@@ -39,3 +39,11 @@ def access_member(organization: Organization, email: str) -> Membership:
 def access_department(organization: Organization, slug: str) -> Department:
     """The organization's department with that slug, or 404."""
     return get_object_or_404(Department, organization=organization, slug=slug)
+
+
+def manager_emails(organization: Organization) -> list[str]:
+    """The addresses of the organization's managers and admins (who get escalations)."""
+    emails = Membership.objects.filter(
+        organization=organization, role__in=[Role.MANAGER, Role.ADMIN]
+    ).values_list("user__email", flat=True)
+    return sorted(set(emails) - {""})
