@@ -1,9 +1,10 @@
-"""The inbox's periodic work, one call for a scheduler: deliver due replies, check SLAs."""
+"""The periodic work: deliver due replies, check SLAs, assign; and the insights' own tick."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,18 +38,18 @@ def tick(now: datetime) -> TickReport:
         if organization.auto_assign:
             with transaction.atomic():
                 assigned += len(auto_assign(organization, now=now))
-    # Spike and crisis alerts, and the outgoing webhooks that carry them (and every event).
-    insights_tick(now)
     return TickReport(delivered=delivered, breached=breached, assigned=assigned)
 
 
-def run_ticks(stop: threading.Event, *, every: float = 30.0) -> None:
-    """Tick every `every` seconds until `stop` is set; a failed pass is logged, not fatal."""
+def run_ticks(
+    stop: threading.Event, work: Callable[[datetime], object] = tick, *, every: float = 30.0
+) -> None:
+    """Run `work` every `every` seconds until `stop` is set; a failed pass is logged, not fatal."""
     while not stop.is_set():
         try:
-            tick(timezone.now())
+            work(timezone.now())
         except Exception:
-            log.exception("inbox tick failed")
+            log.exception("%s failed", getattr(work, "__name__", "tick"))
         finally:
             # Hold no database connection while asleep (nor after the last tick).
             connections.close_all()
@@ -60,17 +61,23 @@ class Ticking:
     """The ticking thread, and how to stop it."""
 
     stop_event: threading.Event
-    thread: threading.Thread
+    threads: list[threading.Thread]
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Ask the thread to stop and wait for it to finish its tick."""
+        """Ask the threads to stop and wait for them to finish their ticks."""
         self.stop_event.set()
-        self.thread.join(timeout)
+        for thread in self.threads:
+            thread.join(timeout)
 
 
 def start_ticking() -> Ticking:
-    """Run the ticks on a daemon thread (inside `earful serve` and `earful listen`)."""
+    """Run the inbox's ticks and the insights' on two daemon threads (in `earful serve` and
+    `earful listen`): refreshing the insights takes long at scale, and replies must not wait."""
     stop = threading.Event()
-    thread = threading.Thread(target=run_ticks, args=(stop,), name="earful-inbox-tick", daemon=True)
-    thread.start()
-    return Ticking(stop, thread)
+    threads = [
+        threading.Thread(target=run_ticks, args=(stop, work), name=name, daemon=True)
+        for work, name in ((tick, "earful-inbox-tick"), (insights_tick, "earful-insights-tick"))
+    ]
+    for thread in threads:
+        thread.start()
+    return Ticking(stop, threads)
