@@ -4,43 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from earful.bench.throwaway import DEFAULT_POSTGRES, throwaway_database
+
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
     """Add the insights commands to the app and its benchmarks to `earful bench`."""
     bench.command("insights")(bench_insights)
-
-
-def _throwaway_database() -> str | None:
-    """Point Django at a fresh database: SQLite in a temp dir, or a new PostgreSQL database
-    on the server of DATABASE_URL. Returns the PostgreSQL database's name, to drop later."""
-    os.environ["EARFUL_HOME"] = tempfile.mkdtemp(prefix="earful-bench-")
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        return None
-    import psycopg
-
-    name = f"earful_bench_{os.getpid()}"
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    base, _, _ = url.rpartition("/")
-    os.environ["DATABASE_URL"] = f"{base}/{name}"
-    return name
-
-
-def _drop(url: str, name: str) -> None:
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 def bench_insights(
@@ -49,19 +24,18 @@ def bench_insights(
     repeats: Annotated[int, typer.Option(help="Timed runs of each query.")] = 5,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Seed N messages into a throwaway database and time every dashboard query and page."""
+    """Seed N messages into a throwaway database and time every dashboard query and page.
+
+    The database is SQLite, or a new PostgreSQL database on the server of DATABASE_URL.
+    """
     from earful.cli.main import setup_django
 
-    original = os.environ.get("DATABASE_URL", "")
-    dropped = _throwaway_database()
-    try:
+    server = os.environ.get("DATABASE_URL", "")
+    with throwaway_database("postgres" if server else "sqlite", server or DEFAULT_POSTGRES):
         setup_django(migrate=True)
         from earful.bench.insights import run
 
         result = run(messages=messages, days=days, repeats=repeats)
-    finally:
-        if dropped:
-            _drop(original, dropped)
     if json_output:
         typer.echo(json.dumps(result))
         return
