@@ -234,15 +234,15 @@ def bench_stitching(
 ) -> None:
     """Precision and recall of identity links and conversation joins on a corpus with truth."""
     import json
-    import tempfile
+
+    from earful.bench.throwaway import throwaway_database
 
     # A throwaway embedded database: the benchmark never touches the configured one.
-    os.environ["EARFUL_HOME"] = tempfile.mkdtemp(prefix="earful-bench-")
-    os.environ.pop("DATABASE_URL", None)
-    setup_django(migrate=True)
-    from earful.bench.stitching import run
+    with throwaway_database("sqlite"):
+        setup_django(migrate=True)
+        from earful.bench.stitching import run
 
-    result = run(people=people, seed=seed, twcs=twcs)
+        result = run(people=people, seed=seed, twcs=twcs)
     if json_output:
         typer.echo(json.dumps(result))
         return
