@@ -39,8 +39,8 @@ from earful.customers.models import (
     SuggestionStatus,
 )
 from earful.errors import DomainError
-from earful.org.events import record_event
-from earful.org.models import Event, Organization
+from earful.org.events import record_event, record_events
+from earful.org.models import Organization
 
 PHONE = re.compile(r"(?<![\w+])\+?\d[\d ().-]{7,18}\d(?!\w)")
 EMAIL_IN_TEXT = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
@@ -244,17 +244,11 @@ def suggest_links(organization: Organization, customer_ids: Iterable[int]) -> li
         for (first, second), (rule, evidence, score) in sorted(fresh.items())
     ]
     LinkSuggestion.objects.bulk_create(suggestions)
-    # The audit events as record_event writes them, in one insert: a batch may suggest
-    # hundreds of pairs.
-    Event.objects.bulk_create(
-        Event(
-            organization=organization,
-            verb="customer.link_suggested",
-            target_type=LinkSuggestion._meta.label_lower,
-            target_id=str(suggestion.code),
-            after={"rule": suggestion.rule, "score": suggestion.score},
-        )
-        for suggestion in suggestions
+    # One insert for the audit events too: a batch may suggest hundreds of pairs.
+    record_events(
+        organization,
+        "customer.link_suggested",
+        ((s, {"rule": s.rule, "score": s.score}) for s in suggestions),
     )
     return suggestions
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -19,9 +20,35 @@ def record_event(
     after: dict[str, Any] | None = None,
 ) -> Event:
     """Write one audit event: who did what to which object, with before and after."""
+    event = _event(organization, verb, actor, target, before, after)
+    event.save()
+    return event
+
+
+def record_events(
+    organization: Organization,
+    verb: str,
+    changes: Iterable[tuple[Any, dict[str, Any] | None]],
+    *,
+    actor: User | AnonymousUser | None = None,
+) -> list[Event]:
+    """Write one event per (target, after) pair in one insert: a batch's many like changes."""
+    return Event.objects.bulk_create(
+        _event(organization, verb, actor, target, None, after) for target, after in changes
+    )
+
+
+def _event(
+    organization: Organization,
+    verb: str,
+    actor: User | AnonymousUser | None,
+    target: Any,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> Event:
     target_type = target._meta.label_lower if target is not None else ""
     target_id = str(getattr(target, "code", None) or getattr(target, "pk", "")) if target else ""
-    return Event.objects.create(
+    return Event(
         organization=organization,
         actor=actor if isinstance(actor, User) else None,
         verb=verb,
