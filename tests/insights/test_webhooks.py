@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from earful.errors import DomainError
 from earful.inbox.handoffs import hand_off
+from earful.inbox.outbox import backoff
 from earful.insights import webhooks
 from earful.insights.models import DeliveryStatus, WebhookDelivery
 from earful.insights.tick import insights_tick
@@ -89,7 +90,7 @@ def test_a_delivery_that_keeps_failing_ends_dead(org: Any) -> None:
         now = timezone.now()
         webhooks.queue_events(now)
         for attempt in range(webhooks.MAX_ATTEMPTS):
-            now += webhooks.backoff(attempt + 1)
+            now += backoff(attempt + 1)
             webhooks.deliver_due(now)
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == DeliveryStatus.DEAD

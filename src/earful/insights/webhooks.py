@@ -28,13 +28,14 @@ from django.utils import timezone
 
 from earful.channels.http import HttpPolicy, OutboundError, check_destination, guarded_session
 from earful.errors import DomainError
+
+# The same retry schedule as replies to customers: 30 s, 1 min, 2 min ... up to 6 h.
+from earful.inbox.outbox import backoff
 from earful.insights.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from earful.org.events import record_event
 from earful.org.models import Event, Organization
 
 MAX_ATTEMPTS = 8
-BACKOFF_SECONDS = 30
-MAX_BACKOFF = timedelta(hours=6)
 STALE_CLAIM = timedelta(minutes=15)
 BATCH = 500
 # Retries are ours (persistent, with backoff); the HTTP call itself tries once.
@@ -162,12 +163,6 @@ def queue_events(now: datetime) -> int:
             locked.save(update_fields=["cursor"])
             queued += len(deliveries)
     return queued
-
-
-def backoff(attempts: int) -> timedelta:
-    """How long to wait after the given number of failed attempts: 30 s, 1 min, 2 min..."""
-    seconds = BACKOFF_SECONDS * 2 ** min(max(attempts - 1, 0), 20)
-    return min(timedelta(seconds=seconds), MAX_BACKOFF)
 
 
 def deliver(delivery_id: int, now: datetime | None = None) -> WebhookDelivery | None:
