@@ -167,6 +167,8 @@ def _process(channel: Channel, raws: list[RawMessage]) -> int:
             items.append(_Item(raw, RawRecord.model_validate(raw.payload)))
         except ValidationError as exc:
             bury(raw, f"the stored record is not valid: {exc.error_count()} errors: {exc}")
+    if not items:
+        return 0
     inbound = [item for item in items if item.record.direction == "in"]
     if inbound:
         triager = triager_for(channel.organization)
@@ -174,19 +176,17 @@ def _process(channel: Channel, raws: list[RawMessage]) -> int:
             inbound, triager.label([item.record.text for item in inbound]), strict=True
         ):
             item.labels, item.model = labels, triager.name
-    if not items:
-        return 0
+    if len(items) == 1:
+        return _store_alone(channel, items[0])
     try:
         return _store(channel, items)
     except (OperationalError, InterfaceError):
         # The database is away (restart, network): nothing is the message's fault; the
         # batch stays pending and is retried whole.
         raise
-    except Exception as exc:
-        if len(items) == 1:
-            bury(items[0].raw, f"{exc.__class__.__name__}: {exc}")
-            return 0
-    return sum(_store_alone(channel, item) for item in items)
+    except Exception:
+        # Something in the batch is poisoned: store one by one to find what.
+        return sum(_store_alone(channel, item) for item in items)
 
 
 def _store_alone(channel: Channel, item: _Item) -> int:
