@@ -26,6 +26,8 @@ TENANT_PARAMETERS = frozenset(
         "code",
         "handoff",
         "playbook",
+        "department",
+        "destination",
     }
     | feedback_values.PARAMETERS
     | insights_values.PARAMETERS

@@ -10,6 +10,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/", api.urls),
     path("in/", include("earful.channels.urls")),
+    path("hooks/", include("earful.inbox.destination_urls")),
     path("", include("earful.channels.page_urls")),
     path("", include("earful.inbox.urls")),
     path("", include("earful.feedback.urls")),

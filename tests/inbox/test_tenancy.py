@@ -13,6 +13,7 @@ from earful.customers.merging import merge_customers
 from earful.customers.models import Customer, LinkKind, LinkSuggestion
 from earful.inbox.canned import save_canned_reply
 from earful.inbox.handoffs import hand_off
+from earful.inbox.tickets import add_destination
 from earful.org.models import Department
 from earful.pipeline.ingest import ingest_batch
 from tests.feedback import tenancy_values as feedback_values
@@ -46,6 +47,8 @@ def values(channel: Any, owner: Any) -> dict[str, str]:
     it = Department.objects.get(organization=first.organization, slug="it")
     handoff = hand_off(first, it, "look", by=owner, now=first.started_at)
     playbook = save_canned_reply(first.organization, "Escalate", "On it", by=owner, handoff_to=it)
+    github = {"repository": "acme/app", "token": "t", "webhook_secret": "s" * 16}
+    destination = add_destination(it, "github", github, by=owner)
     extra = {
         **feedback_values.make_values(first.organization, owner),
         **insights_values.make_values(first.organization, owner),
@@ -64,6 +67,8 @@ def values(channel: Any, owner: Any) -> dict[str, str]:
         "code": str(channel.code),
         "handoff": str(handoff.code),
         "playbook": str(playbook.code),
+        "department": it.slug,
+        "destination": str(destination.code),
     }
 
 
@@ -72,6 +77,7 @@ def test_the_walk_finds_the_tenant_routes() -> None:
     assert "/api/v1/orgs/<org>/messages" in ROUTES
     assert "/api/v1/orgs/<org>/conversations/<number>/merge-into/<into>" in ROUTES
     assert "/o/<slug:org>/handoffs/<str:handoff>/fixed/" in ROUTES
+    assert "/o/<slug:org>/destinations/<str:destination>/check/" in ROUTES
     assert len(ROUTES) >= 25
 
 

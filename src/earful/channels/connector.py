@@ -149,11 +149,15 @@ def parse_settings(kind: str, raw: dict[str, Any]) -> ChannelSettings:
     try:
         return cls.settings_model.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'settings'} {e['msg']}"
-            for e in exc.errors(include_url=False, include_input=False)
-        )
-        raise SettingsError(f"invalid {kind} settings: {problems}") from None
+        raise SettingsError(f"invalid {kind} settings: {validation_problems(exc)}") from None
+
+
+def validation_problems(exc: ValidationError) -> str:
+    """A settings validation error in one line: each field and what is wrong with it."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'settings'} {e['msg']}"
+        for e in exc.errors(include_url=False, include_input=False)
+    )
 
 
 def build_connector(

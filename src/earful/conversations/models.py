@@ -245,10 +245,23 @@ class Note(models.Model):
 
 class HandoffStatus(models.TextChoices):
     OPEN = "open", "Waiting on the department"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged by the department"
+    IN_PROGRESS = "in_progress", "In progress"
     ANSWERED = "answered", "Answered"
     FIXED = "fixed", "Fixed, customer not yet told"
+    WONT_FIX = "wont_fix", "Won't fix, customer not yet told"
     REPORTED_BACK = "reported_back", "Customer told"
     CANCELLED = "cancelled", "Cancelled"
+
+
+# The department still owes an answer in these; the customer is owed a report in the next.
+WITH_DEPARTMENT = (
+    HandoffStatus.OPEN,
+    HandoffStatus.ACKNOWLEDGED,
+    HandoffStatus.IN_PROGRESS,
+    HandoffStatus.ANSWERED,
+)
+TO_REPORT_BACK = (HandoffStatus.FIXED, HandoffStatus.WONT_FIX)
 
 
 class Handoff(models.Model):
@@ -279,6 +292,8 @@ class Handoff(models.Model):
     answered_at = models.DateTimeField(null=True, blank=True)
     fixed_at = models.DateTimeField(null=True, blank=True)
     report_back_due = models.DateTimeField(null=True, blank=True)
+    # When the tick escalated it for being unanswered past `due_at` (once).
+    escalated_at = models.DateTimeField(null=True, blank=True)
     reported_back_message = models.ForeignKey(
         Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

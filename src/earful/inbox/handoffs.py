@@ -1,8 +1,11 @@
 """Hand-off and report back: a department fixes it, the owning agent tells the customer.
 
-Steps, each an event: handoff.requested (conversation waits on the department) ->
-handoff.fixed (back to open; the agent is prompted with a drafted reply) ->
-handoff.reported_back (the reply went to the outbox; the customer is no longer owed).
+Steps, each an event: handoff.requested (conversation waits on the department; a ticket is
+queued at each of the department's outside destinations) -> handoff.acknowledged and
+handoff.in_progress (from a tracker) -> handoff.fixed or handoff.wont_fix (back to open; the
+agent is prompted with a drafted reply) -> handoff.reported_back (the reply went to the
+outbox; the customer is no longer owed). A hand-off the department leaves unanswered past
+its due time is escalated to the managers once (handoff.escalated).
 """
 
 from __future__ import annotations
@@ -10,18 +13,28 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.mail import send_mail
 from django.db import transaction
 
-from earful.conversations.models import Conversation, Handoff, HandoffStatus, Message, Status
+from earful.conversations.models import (
+    TO_REPORT_BACK,
+    WITH_DEPARTMENT,
+    Conversation,
+    Handoff,
+    HandoffStatus,
+    Message,
+    Status,
+)
 from earful.conversations.stitching import case_reference
 from earful.errors import DomainError
 from earful.inbox.replies import send_reply_to_customer
 from earful.inbox.sla import add_business_time, policy_for, sync_clocks
+from earful.inbox.tickets import queue_tickets
+from earful.org.access import manager_emails
 from earful.org.events import record_event
-from earful.org.models import Department, Membership, Role
+from earful.org.models import Department, Membership, Organization, Role
 
 Actor = User | AnonymousUser | None
-UNFINISHED = (HandoffStatus.OPEN, HandoffStatus.ANSWERED)
 
 
 @transaction.atomic
@@ -33,9 +46,10 @@ def hand_off(
         raise DomainError("that department belongs to another organization")
     if not question.strip():
         raise DomainError("say what the department should look at")
-    if conversation.handoffs.filter(to_department=department, status__in=UNFINISHED).exists():
+    if conversation.handoffs.filter(to_department=department, status__in=WITH_DEPARTMENT).exists():
         raise DomainError(f"{department.name} already has this conversation")
     requester = _membership(conversation, by)
+    policy = policy_for(conversation.organization)
     handoff = Handoff.objects.create(
         organization_id=conversation.organization_id,
         conversation=conversation,
@@ -43,7 +57,9 @@ def hand_off(
         to_department=department,
         requested_by=by if isinstance(by, User) else None,
         question=question.strip(),
+        due_at=add_business_time(now, policy.handoff_minutes * 60, policy),
     )
+    tickets = queue_tickets(handoff, now)
     before = conversation.status
     conversation.status = Status.WAITING_ON_DEPARTMENT
     conversation.save(update_fields=["status"])
@@ -54,7 +70,11 @@ def hand_off(
         actor=by,
         target=conversation,
         before={"status": before},
-        after={"handoff": str(handoff.code), "department": department.name},
+        after={
+            "handoff": str(handoff.code),
+            "department": department.name,
+            "destinations": [t.destination.kind for t in tickets],
+        },
     )
     return handoff
 
@@ -62,7 +82,7 @@ def hand_off(
 @transaction.atomic
 def mark_fixed(handoff: Handoff, answer: str, *, by: Actor, now: datetime) -> Handoff:
     """The department says it is fixed; the owner is owed a report back to the customer."""
-    if handoff.status not in UNFINISHED:
+    if handoff.status not in WITH_DEPARTMENT:
         raise DomainError("this hand-off is already closed")
     member = _membership(handoff.conversation, by)
     allowed = member is not None and (
@@ -71,25 +91,49 @@ def mark_fixed(handoff: Handoff, answer: str, *, by: Actor, now: datetime) -> Ha
     )
     if not allowed:
         raise DomainError(f"only {handoff.to_department.name} or a manager can mark this fixed")
+    return _close(handoff, HandoffStatus.FIXED, answer.strip(), by=by, via="", now=now)
+
+
+@transaction.atomic
+def close_from_outside(
+    handoff: Handoff, status: str, answer: str, *, via: str, now: datetime
+) -> Handoff:
+    """The department closed the hand-off's ticket at its destination (fixed or won't fix)."""
+    if status not in TO_REPORT_BACK:
+        raise DomainError(f"a hand-off cannot be closed as {status!r}")
+    if handoff.status not in WITH_DEPARTMENT:
+        raise DomainError("this hand-off is already closed")
+    return _close(handoff, status, answer.strip(), by=None, via=via, now=now)
+
+
+def _close(
+    handoff: Handoff, status: str, answer: str, *, by: Actor, via: str, now: datetime
+) -> Handoff:
     policy = policy_for(handoff.conversation.organization)
-    handoff.status = HandoffStatus.FIXED
-    handoff.answer = answer.strip()
+    before = handoff.status
+    handoff.status = status
+    handoff.answer = answer
     handoff.answered_by = by if isinstance(by, User) else None
-    handoff.answered_at = handoff.fixed_at = now
+    handoff.answered_at = handoff.answered_at or now
+    handoff.fixed_at = now
     handoff.report_back_due = add_business_time(now, policy.next_response_minutes * 60, policy)
     handoff.save()
     conversation = handoff.conversation
-    if conversation.status == Status.WAITING_ON_DEPARTMENT:
+    if (
+        conversation.status == Status.WAITING_ON_DEPARTMENT
+        and not conversation.handoffs.filter(status__in=WITH_DEPARTMENT).exists()
+    ):
         conversation.status = Status.OPEN
         conversation.save(update_fields=["status"])
         sync_clocks(conversation, now)
+    after = {"handoff": str(handoff.code), "answer": handoff.answer}
     record_event(
         conversation.organization,
-        "handoff.fixed",
+        "handoff.fixed" if status == HandoffStatus.FIXED else "handoff.wont_fix",
         actor=by,
         target=conversation,
-        before={"status": HandoffStatus.OPEN},
-        after={"handoff": str(handoff.code), "answer": handoff.answer},
+        before={"status": before},
+        after={**after, "via": via} if via else after,
     )
     return handoff
 
@@ -101,6 +145,12 @@ def report_back_draft(handoff: Handoff) -> str:
     greeting = f"Hi {customer}," if customer else "Hi,"
     detail = f" {handoff.answer.rstrip('.')}." if handoff.answer else ""
     reference = case_reference(conversation.organization, conversation.number)
+    if handoff.status == HandoffStatus.WONT_FIX:
+        return (
+            f"{greeting} our {handoff.to_department.name} team has looked into what you "
+            f"reported ({reference}) and will not be changing it for now.{detail} Thank you "
+            f"for telling us; please reply if this leaves you stuck and we will find another way."
+        )
     return (
         f"{greeting} good news: our {handoff.to_department.name} team has fixed the issue "
         f"you reported ({reference}).{detail} Thank you for your patience, and please tell us "
@@ -111,8 +161,8 @@ def report_back_draft(handoff: Handoff) -> str:
 @transaction.atomic
 def report_back(handoff: Handoff, text: str, *, by: Actor, now: datetime) -> Message:
     """Send the report back to the customer and close the hand-off."""
-    if handoff.status != HandoffStatus.FIXED:
-        raise DomainError("only a fixed hand-off can be reported back")
+    if handoff.status not in TO_REPORT_BACK:
+        raise DomainError("only a closed hand-off (fixed or won't fix) can be reported back")
     message = send_reply_to_customer(handoff.conversation, text, by=by, now=now)
     handoff.status = HandoffStatus.REPORTED_BACK
     handoff.reported_back_message = message
@@ -131,3 +181,47 @@ def _membership(conversation: Conversation, by: Actor) -> Membership | None:
     if not isinstance(by, User):
         return None
     return Membership.objects.filter(organization_id=conversation.organization_id, user=by).first()
+
+
+def escalate_overdue(organization: Organization, now: datetime) -> list[Handoff]:
+    """Escalate, once each, hand-offs the department left unanswered past their due time:
+    an event, and an email to the managers (in-app or at an outside destination alike)."""
+    overdue = list(
+        Handoff.objects.filter(
+            organization=organization,
+            status__in=(HandoffStatus.OPEN, HandoffStatus.ACKNOWLEDGED),
+            due_at__lt=now,
+            escalated_at=None,
+        ).select_related("to_department", "conversation")
+    )
+    for handoff in overdue:
+        with transaction.atomic():
+            if not Handoff.objects.filter(pk=handoff.pk, escalated_at=None).update(
+                escalated_at=now
+            ):
+                continue
+            record_event(
+                organization,
+                "handoff.escalated",
+                target=handoff.conversation,
+                after={
+                    "handoff": str(handoff.code),
+                    "department": handoff.to_department.name,
+                    "due_at": handoff.due_at.isoformat() if handoff.due_at else "",
+                },
+            )
+    recipients = manager_emails(organization)
+    if overdue and recipients:
+        lines = [
+            f"#{h.conversation.number}: {h.to_department.name}, due {h.due_at:%Y-%m-%d %H:%M} UTC"
+            for h in overdue
+        ]
+        # Staff-written department names and numbers only, never the customer's words.
+        send_mail(
+            subject=f"[earful] {len(overdue)} hand-off(s) unanswered in {organization.slug}",
+            message="These hand-offs passed their due time unanswered:\n" + "\n".join(lines),
+            from_email=None,
+            recipient_list=recipients,
+            fail_silently=True,
+        )
+    return overdue

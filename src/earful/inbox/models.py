@@ -1,4 +1,5 @@
-"""The team's work: the outbox, SLA policies and clocks, canned replies, label corrections."""
+"""The team's work: the outbox, SLA policies and clocks, canned replies, label corrections,
+and the departments' outside destinations (trackers and chat) with the tickets opened there."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from django.conf import settings
 from django.db import models
 
 from earful.channels.models import Channel
-from earful.conversations.models import Conversation, Message
-from earful.org.models import Organization
+from earful.conversations.models import Conversation, Handoff, Message
+from earful.org.models import Department, Organization
 
 
 class OutboxStatus(models.TextChoices):
@@ -57,6 +58,8 @@ class SlaPolicy(models.Model):
     first_response_minutes = models.PositiveIntegerField(default=60)
     next_response_minutes = models.PositiveIntegerField(default=240)
     resolution_minutes = models.PositiveIntegerField(default=2880)
+    # A department that has not answered a hand-off within this is escalated to the managers.
+    handoff_minutes = models.PositiveIntegerField(default=1440)
     # Business hours in the organization's time zone; 24/7 when `business_hours_only` is off.
     business_hours_only = models.BooleanField(default=False)
     timezone = models.CharField(max_length=64, default="UTC")
@@ -148,3 +151,108 @@ class LabelCorrection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field}: {self.old} -> {self.new}"
+
+
+class DestinationKind(models.TextChoices):
+    GITHUB = "github", "GitHub Issues"
+    GITLAB = "gitlab", "GitLab issues"
+    JIRA = "jira", "Jira"
+    SLACK = "slack", "Slack"
+    MATRIX = "matrix", "Matrix"
+    TEAMS = "teams", "Microsoft Teams"
+
+
+class Redaction(models.TextChoices):
+    NONE = "none", "Share the customer's name and handle"
+    CONTACT = "contact", "No email address or handle"
+    ANONYMOUS = "anonymous", "No name, email address or handle"
+
+
+class Destination(models.Model):
+    """Where a department is reached outside earful: an issue tracker or a chat room."""
+
+    # In the webhook URL the tracker calls, so it must not be guessable.
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    department = models.ForeignKey(
+        Department, on_delete=models.CASCADE, related_name="destinations"
+    )
+    kind = models.CharField(max_length=16, choices=DestinationKind.choices)
+    # Typed per kind by the destination's settings model; holds the credentials too.
+    settings = models.JSONField(default=dict, blank=True)
+    redaction = models.CharField(
+        max_length=16, choices=Redaction.choices, default=Redaction.CONTACT
+    )
+    enabled = models.BooleanField(default=True)
+    last_check_at = models.DateTimeField(null=True, blank=True)
+    last_check = models.TextField(blank=True)
+    last_check_ok = models.BooleanField(null=True)
+    # Where polling (for trackers whose webhooks cannot reach earful) resumes.
+    cursor = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["department", "kind"], name="destination_kind_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.department_id}"
+
+
+class TicketState(models.TextChoices):
+    PENDING = "pending", "Waiting to be opened"
+    SENDING = "sending", "Being opened"
+    OPEN = "open", "Opened"
+
+
+class ExternalTicket(models.Model):
+    """A hand-off's issue or chat message at a destination, opened with retries."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    handoff = models.ForeignKey(Handoff, on_delete=models.CASCADE, related_name="tickets")
+    destination = models.ForeignKey(Destination, on_delete=models.CASCADE, related_name="tickets")
+    state = models.CharField(max_length=8, choices=TicketState.choices, default=TicketState.PENDING)
+    # The tracker's own id (issue number, key, message ts) and a link people can open.
+    external_id = models.CharField(max_length=200, blank=True)
+    url = models.URLField(max_length=500, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["handoff", "destination"], name="external_ticket_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="external_ticket_due"),
+            models.Index(fields=["destination", "external_id"], name="external_ticket_lookup"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.destination_id}:{self.external_id or self.state}"
+
+
+class TrackerDelivery(models.Model):
+    """One accepted webhook from a destination, kept so a replay of it is refused."""
+
+    destination = models.ForeignKey(Destination, on_delete=models.CASCADE)
+    # A hex SHA-256 that identifies the delivery (of its signature, or its delivery id).
+    digest = models.CharField(max_length=64)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["destination", "digest"], name="tracker_delivery_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.destination_id}:{self.digest[:12]}"

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q
 
-from earful.conversations.models import Conversation, Handoff, HandoffStatus
+from earful.conversations.models import TO_REPORT_BACK, Conversation, Handoff
 from earful.customers.story import sentiment_trend
 from earful.inbox import canned
 from earful.inbox.handoffs import report_back_draft
@@ -48,7 +48,7 @@ def conversation_context(
         .order_by("-created_at", "-id")[:TIMELINE_LIMIT]
     )
     fixed: list[tuple[Handoff, str]] = [
-        (h, report_back_draft(h)) for h in handoffs if h.status == HandoffStatus.FIXED
+        (h, report_back_draft(h)) for h in handoffs if h.status in TO_REPORT_BACK
     ]
     return {
         "organization": organization,

@@ -17,9 +17,9 @@ from django.db.models.functions import Coalesce
 from earful.conversations.models import (
     AGE_ORDER,
     URGENCY_ORDER,
+    WITH_DEPARTMENT,
     Conversation,
     Handoff,
-    HandoffStatus,
     Message,
     Status,
 )
@@ -76,7 +76,7 @@ def _queue_q(membership: Membership, queue: str, now: datetime) -> Q:
             Handoff.objects.filter(
                 conversation=OuterRef("pk"),
                 to_department_id=membership.department_id,
-                status__in=(HandoffStatus.OPEN, HandoffStatus.ANSWERED),
+                status__in=WITH_DEPARTMENT,
             )
         )
         return open_ & (Q(waiting_on_us) | Q(department_id=membership.department_id))

@@ -12,8 +12,11 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from earful.inbox.assignment import auto_assign
+from earful.inbox.handoffs import escalate_overdue
 from earful.inbox.outbox import deliver_due
 from earful.inbox.sla import check_sla
+from earful.inbox.tickets import open_due_tickets
+from earful.inbox.tracker_updates import poll_destinations
 from earful.insights.tick import insights_tick
 from earful.org.models import Organization
 
@@ -27,18 +30,25 @@ class TickReport:
     delivered: int
     breached: int
     assigned: int
+    tickets_opened: int = 0
+    tracker_updates: int = 0
+    escalated: int = 0
 
 
 def tick(now: datetime) -> TickReport:
-    """Retry due replies, mark new SLA breaches, and auto-assign where organizations want it."""
+    """Retry due replies and hand-off tickets, read polled trackers, mark new SLA breaches,
+    escalate overdue hand-offs, and auto-assign where organizations want it."""
     delivered = deliver_due(now)
-    breached = assigned = 0
+    opened = open_due_tickets(now)
+    updates = poll_destinations(now)
+    breached = assigned = escalated = 0
     for organization in Organization.objects.order_by("pk"):
         breached += len(check_sla(organization, now))
+        escalated += len(escalate_overdue(organization, now))
         if organization.auto_assign:
             with transaction.atomic():
                 assigned += len(auto_assign(organization, now=now))
-    return TickReport(delivered=delivered, breached=breached, assigned=assigned)
+    return TickReport(delivered, breached, assigned, opened, updates, escalated)
 
 
 def run_ticks(

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from earful.inbox import conversation_views as c
+from earful.inbox import destination_views as d
 from earful.inbox import views
 
 app_name = "inbox"
@@ -19,6 +20,22 @@ urlpatterns = [
     path("o/<slug:org>/c/<int:number>/hand-off/", c.hand_off, name="hand_off"),
     path("o/<slug:org>/c/<int:number>/playbook/", c.playbook, name="playbook"),
     path("o/<slug:org>/handoffs/<str:handoff>/fixed/", c.fixed, name="fixed"),
+    path("o/<slug:org>/departments/", d.departments_page, name="departments"),
+    path(
+        "o/<slug:org>/departments/<slug:department>/destinations/",
+        d.add_destination,
+        name="add_destination",
+    ),
+    path(
+        "o/<slug:org>/destinations/<str:destination>/check/",
+        d.check_destination,
+        name="check_destination",
+    ),
+    path(
+        "o/<slug:org>/destinations/<str:destination>/remove/",
+        d.remove_destination,
+        name="remove_destination",
+    ),
     path("o/<slug:org>/handoffs/<str:handoff>/report-back/", c.report_back, name="report_back"),
     path("o/<slug:org>/messages/<str:message>/correct/", c.correct, name="correct"),
 ]

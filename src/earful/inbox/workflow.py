@@ -10,9 +10,10 @@ from django.core.mail import send_mail
 from django.db import transaction
 
 from earful.conversations.models import (
+    TO_REPORT_BACK,
+    WITH_DEPARTMENT,
     Conversation,
     Direction,
-    HandoffStatus,
     Note,
     Status,
 )
@@ -33,9 +34,7 @@ def unanswered(conversation: Conversation) -> bool:
         return True
     if not conversation.messages.filter(direction=Direction.OUT).exists():
         return True
-    return conversation.handoffs.filter(
-        status__in=(HandoffStatus.OPEN, HandoffStatus.ANSWERED, HandoffStatus.FIXED)
-    ).exists()
+    return conversation.handoffs.filter(status__in=WITH_DEPARTMENT + TO_REPORT_BACK).exists()
 
 
 @transaction.atomic

@@ -1,0 +1,176 @@
+"""Departments' outside destinations: the settings page, its actions, and their webhooks."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, get_origin
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from earful.errors import DomainError
+from earful.inbox import tickets, tracker_updates
+from earful.inbox.access import access_destination
+from earful.inbox.destinations import PayloadError, WebhookRejectedError, destination_class
+from earful.inbox.models import Destination, DestinationKind, ExternalTicket, Redaction
+from earful.org.access import access_department, access_organization
+from earful.org.models import Department, Membership, Role
+
+MANAGERS = (Role.ADMIN, Role.MANAGER)
+# Settings whose values are credentials: typed into password fields and never shown again.
+SECRET_WORDS = ("token", "secret", "password", "key")
+
+
+def _managing(request: HttpRequest, org: str) -> Membership:
+    membership = access_organization(request.user, org)
+    if membership.role not in MANAGERS:
+        raise DomainError("only managers and admins change departments' destinations")
+    return membership
+
+
+def setting_fields(kind: str) -> list[dict[str, Any]]:
+    """The settings form of a destination kind, read off its settings model."""
+    cls = destination_class(kind)
+    if cls is None:
+        return []
+    fields = []
+    for name, info in cls.settings_model.model_fields.items():
+        required = info.is_required()
+        fields.append(
+            {
+                "name": name,
+                "label": name.replace("_", " "),
+                "required": required,
+                "secret": any(word in name for word in SECRET_WORDS),
+                "boolean": info.annotation is bool,
+                "listed": get_origin(info.annotation) is list,
+                "default": "" if required else info.get_default(call_default_factory=True),
+            }
+        )
+    return fields
+
+
+def _settings_from(request: HttpRequest, kind: str) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for field in setting_fields(kind):
+        name = field["name"]
+        if field["boolean"]:
+            values[name] = request.POST.get(name) == "on"
+        elif field["listed"]:
+            values[name] = [v.strip() for v in request.POST.get(name, "").split(",") if v.strip()]
+        elif request.POST.get(name, "").strip() or field["required"]:
+            values[name] = request.POST.get(name, "").strip()
+    return values
+
+
+@login_required
+def departments_page(request: HttpRequest, org: str) -> HttpResponse:
+    """Each department with its outside destinations, their last check and open tickets."""
+    membership = access_organization(request.user, org)
+    organization = membership.organization
+    departments = list(Department.objects.filter(organization=organization).order_by("name"))
+    destinations = list(Destination.objects.filter(organization=organization).order_by("kind"))
+    tickets_waiting = {
+        d.pk: ExternalTicket.objects.filter(destination=d).exclude(state="open").count()
+        for d in destinations
+    }
+    rows = [
+        {
+            "department": department,
+            "destinations": [
+                {"destination": d, "waiting": tickets_waiting[d.pk]}
+                for d in destinations
+                if d.department_id == department.pk
+            ],
+        }
+        for department in departments
+    ]
+    kinds = [
+        {"value": value, "label": label, "fields": setting_fields(value)}
+        for value, label in DestinationKind.choices
+        if destination_class(value) is not None
+    ]
+    return render(
+        request,
+        "inbox/departments.html",
+        {
+            "organization": organization,
+            "rows": rows,
+            "kinds": kinds,
+            "redactions": Redaction.choices,
+            "can_manage": membership.role in MANAGERS,
+            "hook_base": request.build_absolute_uri("/hooks/destinations/"),
+        },
+    )
+
+
+@login_required
+@require_POST
+def add_destination(request: HttpRequest, org: str, department: str) -> HttpResponse:
+    """Reach a department through a tracker or chat room."""
+    try:
+        membership = _managing(request, org)
+        found = access_department(membership.organization, department)
+        kind = request.POST.get("kind", "")
+        tickets.add_destination(
+            found,
+            kind,
+            _settings_from(request, kind),
+            redaction=request.POST.get("redaction", Redaction.CONTACT),
+            by=request.user,
+        )
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    return redirect("inbox:departments", org=org)
+
+
+@login_required
+@require_POST
+def check_destination(request: HttpRequest, org: str, destination: str) -> HttpResponse:
+    """Try a destination's credentials now and show the answer."""
+    try:
+        membership = _managing(request, org)
+        found = access_destination(membership.organization, destination)
+        answer = tickets.check_destination(found, timezone.now(), by=request.user)
+        (messages.success if found.last_check_ok else messages.error)(request, answer)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    return redirect("inbox:departments", org=org)
+
+
+@login_required
+@require_POST
+def remove_destination(request: HttpRequest, org: str, destination: str) -> HttpResponse:
+    """Stop reaching the department at this destination."""
+    try:
+        membership = _managing(request, org)
+        found = access_destination(membership.organization, destination)
+        tickets.remove_destination(found, by=request.user)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    return redirect("inbox:departments", org=org)
+
+
+@csrf_exempt  # Authenticated by the platform's signature or token, not by a browser session.
+@require_POST
+def destination_webhook(request: HttpRequest, code: uuid.UUID) -> HttpResponse:
+    """Receive one webhook from a department's tracker or chat."""
+    destination = get_object_or_404(Destination, code=code, enabled=True)
+    client = tickets.client_for(destination)
+    answer = client.handshake(request.headers, request.body)
+    if answer is not None:
+        return HttpResponse(answer, content_type="application/json")
+    try:
+        applied = tracker_updates.receive_webhook(
+            destination, request.headers, request.body, timezone.now()
+        )
+    except WebhookRejectedError as exc:
+        return JsonResponse({"error": str(exc)}, status=401)
+    except PayloadError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse({"applied": applied})
