@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import importlib
+import importlib.util
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ __all__ = [
     "ConnectorError",
     "Destination",
     "DestinationSettings",
+    "Notice",
     "OpenedTicket",
     "PayloadError",
     "Quote",
@@ -81,6 +83,16 @@ class TicketDraft:
         """One line on whose words these are and how earful labelled them."""
         labels = ", ".join(self.labels) or "none"
         return f"About {self.reference}, from {self.customer}. Labels: {labels}."
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A notification for people not in earful all day (urgent item, SLA breach, mention):
+    staff-written or earful-written text only, never the customer's words, and a link."""
+
+    title: str
+    text: str
+    link: str
 
 
 @dataclass(frozen=True)
@@ -143,6 +155,10 @@ class Destination(ABC):
         """Updates since the cursor for the given open tickets, and the cursor after them."""
         return [], cursor
 
+    def notify(self, notice: Notice) -> None:
+        """Post a notification to the destination's room or channel (chat kinds only)."""
+        raise ConnectorError(f"{self.kind} destinations take tickets, not notifications")
+
     def handshake(self, headers: Mapping[str, str], body: bytes) -> bytes | None:
         """The answer to a platform's URL verification request, or None if this is not one."""
         return None
@@ -174,13 +190,18 @@ def header(headers: Mapping[str, str], name: str) -> str:
 # One line per kind: the module that defines `destination_class`.
 REGISTRY: dict[str, str] = {
     "github": "earful.inbox.destinations.github",
+    "gitlab": "earful.inbox.destinations.gitlab",
+    "jira": "earful.inbox.destinations.jira",
+    "slack": "earful.inbox.destinations.slack",
+    "matrix": "earful.inbox.destinations.matrix",
+    "teams": "earful.inbox.destinations.teams",
 }
 
 
 def destination_class(kind: str) -> type[Destination] | None:
     """The destination class of a kind, or None if earful has none for it yet."""
     module_name = REGISTRY.get(kind)
-    if module_name is None:
+    if module_name is None or importlib.util.find_spec(module_name) is None:
         return None
     cls: type[Destination] = importlib.import_module(module_name).destination_class
     return cls
