@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q
 
-from earful.conversations.models import TO_REPORT_BACK, Conversation, Handoff
+from earful.conversations.models import TO_REPORT_BACK, WITH_DEPARTMENT, Conversation, Handoff
 from earful.customers.story import sentiment_trend
 from earful.inbox import canned
 from earful.inbox.handoffs import report_back_draft
@@ -38,7 +38,9 @@ def conversation_context(
     default = parents[0] if parents else None
     values = canned.variables(conversation, user)  # type: ignore[arg-type]
     handoffs = list(
-        conversation.handoffs.select_related("to_department", "requested_by").order_by("pk")
+        conversation.handoffs.select_related("to_department", "requested_by")
+        .prefetch_related("tickets__destination")
+        .order_by("pk")
     )
     # The newest messages only: a conversation bot-flooded to thousands of messages
     # still renders in bounded time.
@@ -60,6 +62,7 @@ def conversation_context(
         else 0,
         "notes": conversation.notes.select_related("author").order_by("created_at"),
         "handoffs": handoffs,
+        "with_department": [str(status) for status in WITH_DEPARTMENT],
         "fixed_handoffs": fixed,
         "customer": customer,
         "identities": customer.identities.order_by("platform") if customer else [],

@@ -242,7 +242,9 @@ def open_ticket(ticket: ExternalTicket, now: datetime) -> bool:
         return False
     with transaction.atomic():
         ticket.state, ticket.opened_at, ticket.last_error = TicketState.OPEN, now, ""
-        ticket.external_id, ticket.url = opened.external_id, opened.url
+        # The link is the platform's, but it is rendered as an href: only web links pass.
+        url = opened.url if opened.url.startswith(("https://", "http://")) else ""
+        ticket.external_id, ticket.url = opened.external_id, url
         ticket.attempts += 1
         ticket.save(
             update_fields=["state", "opened_at", "last_error", "external_id", "url", "attempts"]
@@ -255,7 +257,7 @@ def open_ticket(ticket: ExternalTicket, now: datetime) -> bool:
                 "handoff": str(ticket.handoff.code),
                 "destination": destination.kind,
                 "ticket": opened.external_id,
-                "url": opened.url,
+                "url": url,
             },
         )
     return True

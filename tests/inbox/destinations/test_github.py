@@ -104,6 +104,7 @@ def test_bad_settings_are_refused_before_anything_is_stored(org: Any, owner: Any
 def test_a_hand_off_opens_an_issue_quoting_the_customer_inertly(
     channel: Any,
     owner: Any,
+    client: Client,
     github: FakeGithub,
     it_github: Destination,
     django_capture_on_commit_callbacks: Any,
@@ -129,6 +130,9 @@ def test_a_hand_off_opens_an_issue_quoting_the_customer_inertly(
     assert "[email]" in body and "[phone]" in body and "@octocat" not in body
     assert f"/o/acme/c/{conversation.number}/" in body
     assert "Sam Reed" in body
+    client.force_login(owner)
+    page = client.get(f"/o/acme/c/{conversation.number}/").content.decode()
+    assert f'href="https://github.com/{REPOSITORY}/issues/1347"' in page
     verbs = list(Event.objects.order_by("pk").values_list("verb", flat=True))
     assert verbs[-2:] == ["handoff.requested", "handoff.ticket_opened"]
 
@@ -272,6 +276,7 @@ def test_a_ping_or_another_repository_changes_nothing(
 def test_a_tracker_that_is_down_delays_the_hand_off_and_loses_nothing(
     channel: Any,
     owner: Any,
+    client: Client,
     github: FakeGithub,
     it_github: Destination,
     django_capture_on_commit_callbacks: Any,
@@ -284,6 +289,9 @@ def test_a_tracker_that_is_down_delays_the_hand_off_and_loses_nothing(
     ticket = ExternalTicket.objects.get(handoff=handoff)
     assert ticket.state == TicketState.PENDING and ticket.attempts == 1
     assert "503" in ticket.last_error
+    client.force_login(owner)
+    page = client.get(f"/o/acme/c/{handoff.conversation.number}/").content.decode()
+    assert "GitHub Issues:" in page and "not opened yet (1 tries; last: GitHub answered 503" in page
     assert ticket.next_attempt_at == NOW + timedelta(seconds=30)
     # Not yet due: the tick leaves it; then GitHub is still down; then it is back.
     assert tickets.open_due_tickets(NOW + timedelta(seconds=10)) == 0
