@@ -17,7 +17,7 @@ from earful.conversations.models import Conversation, Handoff, Note
 from earful.errors import DomainError
 from earful.inbox import assignment, canned, handoffs, workflow
 from earful.inbox.access import access_playbook
-from earful.inbox.models import LabelCorrection, OutboxItem, SlaClock
+from earful.inbox.models import ExternalTicket, LabelCorrection, OutboxItem, SlaClock
 from earful.inbox.outbox import retry_dead
 from earful.inbox.playbooks import run_playbook
 from earful.inbox.queues import QUEUES, Filters, queue, queue_counts
@@ -111,11 +111,31 @@ class AnswerIn(Schema):
     answer: str = ""
 
 
+class TicketOut(Schema):
+    destination: str
+    state: str
+    external_id: str
+    url: str
+    attempts: int
+    last_error: str
+    next_attempt_at: datetime | None
+
+    @staticmethod
+    def resolve_destination(obj: ExternalTicket) -> str:
+        return obj.destination.kind
+
+
 class HandoffOut(Schema):
     code: str
     department: str
     status: str
     answer: str
+    due_at: datetime | None
+    tickets: list[TicketOut]
+
+    @staticmethod
+    def resolve_tickets(obj: Handoff) -> list[ExternalTicket]:
+        return list(obj.tickets.select_related("destination").order_by("pk"))
 
     @staticmethod
     def resolve_code(obj: Handoff) -> str:

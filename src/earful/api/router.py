@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.security import django_auth
 
-from earful.api import conversations, customers, inbox, inbox_settings, messages
+from earful.api import conversations, customers, destinations, inbox, inbox_settings, messages
 from earful.channels.api import router as channels_router
 from earful.errors import DomainError
 from earful.feedback.api import router as feedback_router
@@ -19,6 +19,7 @@ api.add_router("", customers.router)
 api.add_router("", channels_router)
 api.add_router("", inbox.router)
 api.add_router("", inbox_settings.router)
+api.add_router("", destinations.router)
 api.add_router("", feedback_router)
 api.add_router("", insights_router)
 
