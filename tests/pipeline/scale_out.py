@@ -17,15 +17,18 @@ from earful.conversations.models import Message
 def start_worker(env: dict[str, str], workers: list[subprocess.Popen[bytes]]) -> None:
     """One `earful worker` (its own process group, so kill -9 takes its children too)."""
     command = [sys.executable, "-m", "earful", "worker", "--concurrency", "1", "--sweep-every", "1"]
-    workers.append(
-        subprocess.Popen(
-            command,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
+    # Each worker logs to a file of the test's own, shown if the test times out.
+    log = Path(env["EARFUL_HOME"]) / f"worker-{len(workers) + 1}.log"
+    with log.open("ab") as output:
+        workers.append(
+            subprocess.Popen(
+                command,
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         )
-    )
 
 
 def write_messages(path: Path, total: int) -> Path:
@@ -53,8 +56,11 @@ def run_import(env: dict[str, str], path: Path) -> str:
     return done.stdout
 
 
-def wait_until_processed(total: int, workers: list[subprocess.Popen[bytes]], limit: float) -> None:
-    """Poll the database until every raw message is processed (or the limit passes)."""
+def wait_until_processed(
+    total: int, workers: list[subprocess.Popen[bytes]], home: Path, limit: float
+) -> None:
+    """Poll the database until every raw message is processed (or the limit passes, when the
+    workers' logs under `home` are shown)."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if RawMessage.objects.filter(processed_at__isnull=False).count() >= total:
@@ -62,7 +68,11 @@ def wait_until_processed(total: int, workers: list[subprocess.Popen[bytes]], lim
         assert any(w.poll() is None for w in workers), "every worker has exited"
         time.sleep(0.2)
     done = RawMessage.objects.filter(processed_at__isnull=False).count()
-    pytest.fail(f"{done} of {total} processed after {limit} s")
+    logs = "\n".join(
+        f"--- {path.name}\n" + "\n".join(path.read_text(errors="replace").splitlines()[-40:])
+        for path in sorted(home.glob("worker-*.log"))
+    )
+    pytest.fail(f"{done} of {total} processed after {limit} s\n{logs}")
 
 
 def assert_each_message_once(total: int) -> None:

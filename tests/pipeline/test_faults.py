@@ -110,7 +110,7 @@ def test_a_broker_restart_loses_and_duplicates_nothing(
     time.sleep(1)
     private_redis.start()
 
-    wait_until_processed(total, workers, limit=300)
+    wait_until_processed(total, workers, tmp_path, limit=300)
     assert_each_message_once(total)
 
 
@@ -150,7 +150,7 @@ def test_a_database_dropping_every_connection_mid_run_loses_nothing(
     dropper = threading.Thread(target=drop_connections)
     dropper.start()
     try:
-        wait_until_processed(total, workers, limit=300)
+        wait_until_processed(total, workers, tmp_path, limit=300)
     finally:
         stop.set()
         dropper.join()

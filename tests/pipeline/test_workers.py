@@ -36,7 +36,7 @@ def test_workers_process_what_an_import_sends_them(
     printed = run_import(scale_out_env, write_messages(tmp_path / "in.jsonl", total))
 
     assert "sent to the workers" in printed
-    wait_until_processed(total, workers, limit=240)
+    wait_until_processed(total, workers, tmp_path, limit=240)
     assert_each_message_once(total)
 
 
@@ -56,6 +56,6 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
     assert RawMessage.objects.filter(processed_at__isnull=True).exists()
     start_worker(scale_out_env, workers)
 
-    wait_until_processed(total, workers, limit=300)
+    wait_until_processed(total, workers, tmp_path, limit=300)
     assert_each_message_once(total)
     assert not RawMessage.objects.filter(dead_at__isnull=False).exists()

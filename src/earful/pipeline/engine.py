@@ -90,4 +90,6 @@ def _take_sweep_turn(every: float) -> bool:
     import redis
 
     client = redis.Redis.from_url(url, socket_timeout=5)
-    return bool(client.set("earful:sweep-turn", "1", nx=True, ex=max(1, int(every * 0.9))))
+    # Per queue: installations (or test runs) sharing one Redis must not take each other's turn.
+    key = f"earful:sweep-turn:{settings.CELERY_TASK_DEFAULT_QUEUE}"
+    return bool(client.set(key, "1", nx=True, ex=max(1, int(every * 0.9))))
