@@ -65,6 +65,16 @@ class Membership(models.Model):
     capacity = models.PositiveIntegerField(default=20)
     # When auto-assignment last gave this person a conversation: the round-robin's turn order.
     last_assigned_at = models.DateTimeField(null=True, blank=True)
+    # New staff: their replies (and posts) are held as drafts until a reviewer approves them.
+    in_training = models.BooleanField(default=False)
+    # Who reviews this trainee's drafts; when empty, any manager or admin of the organization.
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="trainee_memberships",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

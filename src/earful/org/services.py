@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, AnonymousUser, User
 from django.db import transaction
 from django.utils.text import slugify
 
@@ -69,3 +69,41 @@ def add_member(
         after={"email": email, "role": str(role)},
     )
     return membership
+
+
+@transaction.atomic
+def set_training(
+    membership: Membership,
+    *,
+    in_training: bool,
+    reviewer: Membership | None = None,
+    actor: User | AnonymousUser | None = None,
+) -> Membership:
+    """Put a member in or out of training, with the reviewer of their drafts (None: any manager)."""
+    if reviewer is not None:
+        if reviewer.organization_id != membership.organization_id:
+            raise OrgError("the reviewer must be a member of the same organization")
+        if reviewer.pk == membership.pk:
+            raise OrgError("a trainee cannot review their own drafts")
+    before = _training_state(membership)
+    membership.in_training = in_training
+    membership.reviewer = reviewer.user if reviewer is not None else None
+    membership.save(update_fields=["in_training", "reviewer"])
+    record_event(
+        membership.organization,
+        "membership.training_set",
+        actor=actor,
+        target=membership,
+        before=before,
+        after=_training_state(membership),
+    )
+    return membership
+
+
+def _training_state(membership: Membership) -> dict[str, object]:
+    reviewer = membership.reviewer
+    return {
+        "email": membership.user.email,
+        "in_training": membership.in_training,
+        "reviewer": reviewer.email if reviewer is not None else None,
+    }
