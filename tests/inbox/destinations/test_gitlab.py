@@ -273,6 +273,8 @@ def test_another_project_a_merge_request_or_a_malformed_body_changes_nothing(
         "applied": 0
     }
     bad = post_hook(client, it_gitlab, "Issue Hook", {"object_kind": "issue"})
+    odd = gitlab.assign(87) | {"changes": "assignees"}
+    odd_project = gitlab.close(87) | {"project": "acme-air/router-firmware"}
     not_json = client.post(
         f"/hooks/destinations/{it_gitlab.code}/",
         data=b"{not json",
@@ -280,7 +282,10 @@ def test_another_project_a_merge_request_or_a_malformed_body_changes_nothing(
         headers={"X-Gitlab-Event": "Issue Hook", "X-Gitlab-Token": WEBHOOK_TOKEN},
     )
 
-    assert (bad.status_code, not_json.status_code) == (400, 400)
+    statuses = [
+        post_hook(client, it_gitlab, "Issue Hook", body).status_code for body in (odd, odd_project)
+    ]
+    assert [bad.status_code, not_json.status_code, *statuses] == [400, 400, 400, 400]
     handoff.refresh_from_db()
     assert handoff.status == HandoffStatus.OPEN
     assert not Note.objects.exists()

@@ -194,18 +194,21 @@ class GitlabDestination(Destination):
                 if attributes["noteable_type"] != "Issue":
                     return []
                 number = str(int(payload["issue"]["iid"]))
+                # Notes GitLab writes itself ("closed", "assigned to") are not the department's.
+                own = (
+                    not attributes.get("system") and attributes.get("action", "create") == "create"
+                )
+                note = str(attributes.get("note", "")) if own else ""
             else:
                 number = str(int(attributes["iid"]))
-        except (ValueError, KeyError, TypeError) as exc:
+                state = self._issue_state(payload, attributes)
+            ours = self._ours(project)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise PayloadError(f"GitLab sent a {event} without {exc}") from None
-        if not isinstance(project, dict) or not self._ours(project):
+        if not ours:
             return []
         if event in NOTE_EVENTS:
-            # Notes GitLab writes itself ("closed", "assigned to") are not the department's.
-            if attributes.get("system") or attributes.get("action", "create") != "create":
-                return []
-            return [TrackerUpdate(number, comment=str(attributes.get("note", "")), author=author)]
-        state = self._issue_state(payload, attributes)
+            return [TrackerUpdate(number, comment=note, author=author)] if note else []
         return [TrackerUpdate(number, state=state, author=author)] if state else []
 
     def _issue_state(self, payload: Mapping[str, Any], attributes: Mapping[str, Any]) -> str:
