@@ -8,7 +8,7 @@ from datetime import datetime
 from django.http import Http404
 
 from earful.errors import DomainError
-from earful.insights import metrics, scorecard, social
+from earful.insights import metrics, rollups, scorecard, social
 from earful.insights.tables import Table, Window
 
 Builder = Callable[[Window, datetime], Table]
@@ -40,7 +40,14 @@ def table(name: str, window: Window, now: datetime) -> Table:
     builder = TABLES.get(name)
     if builder is None:
         raise Http404("no such table")
-    return builder(window, now)
+    return _build(name, window, now, rollups.reader(window))
+
+
+def _build(name: str, window: Window, now: datetime, reader: rollups.Reader | None) -> Table:
+    # A chosen range of whole days adds up its daily rollups; anything else is computed live.
+    if reader is not None and name in rollups.TABLES:
+        return rollups.TABLES[name](reader)
+    return TABLES[name](window, now)
 
 
 def dashboard(window: Window, now: datetime, by: str = "channel") -> list[Table]:
@@ -49,8 +56,9 @@ def dashboard(window: Window, now: datetime, by: str = "channel") -> list[Table]
     if by not in metrics.BREAKDOWNS:
         raise DomainError(f"break down by one of {', '.join(metrics.BREAKDOWNS)}")
     others = {f"-by-{other}" for other in metrics.BREAKDOWNS if other != by}
+    reader = rollups.reader(window)
     return [
-        TABLES[name](window, now)
+        _build(name, window, now, reader)
         for name in TABLES
         if name != "scorecard" and not any(name.endswith(suffix) for suffix in others)
     ]

@@ -76,10 +76,13 @@ def _per_day(window: Window, column: str) -> dict[str, dict[Any, int]]:
 
 def volume(window: Window) -> Table:
     """Customer messages per day and channel."""
-    names = _channel_names(window)
+    return volume_table(_channel_names(window), _per_day(window, "channel_id"))
+
+
+def volume_table(names: dict[int, str], per_day: dict[str, dict[Any, int]]) -> Table:
+    """The volume table from counts per day and channel id."""
     counts = {
-        day: {names[channel]: n for channel, n in per.items()}
-        for day, per in _per_day(window, "channel_id").items()
+        day: {names[channel]: n for channel, n in per.items()} for day, per in per_day.items()
     }
     channels = tuple(sorted({name for day in counts.values() for name in day}))
     table_rows: list[list[Any]] = [
@@ -97,7 +100,11 @@ def volume(window: Window) -> Table:
 
 def sentiment(window: Window) -> Table:
     """Customer messages per day by sentiment, and the negative share."""
-    counts = _per_day(window, "sentiment")
+    return sentiment_table(_per_day(window, "sentiment"))
+
+
+def sentiment_table(counts: dict[str, dict[Any, int]]) -> Table:
+    """The sentiment table from counts per day and label."""
     table_rows: list[list[Any]] = []
     for day in sorted(counts):
         labeled = [counts[day].get(s, 0) for s in SENTIMENTS]
@@ -119,19 +126,16 @@ def topics(window: Window) -> Table:
         .annotate(n=Count("id"), negative=Count("id", filter=Q(sentiment="negative")))
         .order_by("-n", "topic")
     )
+    return topics_table([(row["topic"], row["n"], row["negative"]) for row in rows])
+
+
+def topics_table(rows: list[tuple[str, int, int]]) -> Table:
+    """The topics table from (topic, messages, negative) rows, busiest first."""
     return Table(
         "topics",
         "Topics: volume and sentiment",
         ("topic", "messages", "negative", "negative %"),
-        [
-            [
-                row["topic"] or "(none)",
-                row["n"],
-                row["negative"],
-                percent(row["negative"], row["n"]),
-            ]
-            for row in rows
-        ],
+        [[topic or "(none)", n, negative, percent(negative, n)] for topic, n, negative in rows],
         chart=Chart("bar", ("messages", "negative"), "messages"),
     )
 
@@ -148,17 +152,19 @@ def response_rate(window: Window) -> Table:
         )
         .order_by("channels__name")
     )
-    rows: list[list[Any]] = [
-        ["all channels", total["n"], total["answered"], percent(total["answered"], total["n"])]
-    ]
+    return response_rate_table(
+        (total["n"], total["answered"]),
+        [(row["channels__name"], row["n"], row["answered"]) for row in per_channel],
+    )
+
+
+def response_rate_table(
+    total: tuple[int, int], per_channel: list[tuple[str | None, int, int]]
+) -> Table:
+    """The response-rate table from (started, answered) overall and per channel name."""
+    rows: list[list[Any]] = [["all channels", total[0], total[1], percent(total[1], total[0])]]
     rows += [
-        [
-            row["channels__name"] or "(none)",
-            row["n"],
-            row["answered"],
-            percent(row["answered"], row["n"]),
-        ]
-        for row in per_channel
+        [name or "(none)", n, answered, percent(answered, n)] for name, n, answered in per_channel
     ]
     return Table(
         "response-rate",
@@ -220,9 +226,14 @@ def reply_time(window: Window, by: str = "channel") -> Table:
         # One pass gives each channel and everyone: every row counts twice, once as ''.
         source = f"WITH source AS ({source}) SELECT grp, secs FROM source "  # noqa: S608
         source += "UNION ALL SELECT '' AS grp, secs FROM source"
-    spreads = percentiles_by_group(
-        source, [window.organization.pk, window.start, window.end, *params]
+    return reply_time_table(
+        by,
+        percentiles_by_group(source, [window.organization.pk, window.start, window.end, *params]),
     )
+
+
+def reply_time_table(by: str, spreads: dict[str, Any]) -> Table:
+    """The reply-time table from spreads per group ('' is everyone when `by` is channel)."""
     total = spreads.pop("", None) if by == "channel" else None
     table = _spread_table(
         "reply-time",
@@ -264,11 +275,16 @@ def first_response_time(window: Window, by: str = "channel") -> Table:
           AND c.first_response_at IS NOT NULL AND c.status <> 'merged'
           AND c.origin IN ('inbound', 'listening'){channel_filter}
     """  # noqa: S608 - our own table names; values are parameters
+    return first_response_table(by, percentiles_by_group(source, params))
+
+
+def first_response_table(by: str, spreads: dict[str, Any]) -> Table:
+    """The first-response table from spreads per group."""
     return _spread_table(
         "first-response",
         "First response time",
         by,
-        percentiles_by_group(source, params),
+        spreads,
         "From the customer's first message in a conversation to our first reply.",
     )
 
@@ -298,11 +314,19 @@ def next_response_time(window: Window, by: str = "channel") -> Table:
         {join}
         WHERE t.direction = 'in' AND t.previous = 'out' AND t.next_out IS NOT NULL
     """  # noqa: S608 - our own table names; values are parameters
+    return next_response_table(
+        by,
+        percentiles_by_group(source, [window.organization.pk, window.start, window.end, *params]),
+    )
+
+
+def next_response_table(by: str, spreads: dict[str, Any]) -> Table:
+    """The next-response table from spreads per group."""
     return _spread_table(
         "next-response",
         "Next response time",
         by,
-        percentiles_by_group(source, [window.organization.pk, window.start, window.end, *params]),
+        spreads,
         "After we answered: from the customer's next message to our next reply.",
     )
 
@@ -324,20 +348,19 @@ def sla(window: Window) -> Table:
         )
         .order_by("metric")
     )
+    return sla_table([(row["metric"], row["n"], row["breached"]) for row in rows])
+
+
+def sla_table(rows: list[tuple[str, int, int]]) -> Table:
+    """The SLA table from (target, finished, breached) rows."""
     labels = dict(SlaMetric.choices)
     return Table(
         "sla",
         "SLA met",
         ("target", "finished", "met", "breached", "met %"),
         [
-            [
-                labels.get(row["metric"], row["metric"]),
-                row["n"],
-                row["n"] - row["breached"],
-                row["breached"],
-                percent(row["n"] - row["breached"], row["n"]),
-            ]
-            for row in rows
+            [labels.get(metric, metric), n, n - breached, breached, percent(n - breached, n)]
+            for metric, n, breached in rows
         ],
         chart=Chart("bar", ("met %",), "%"),
         note="A clock counts as met when it stopped before it was due and never breached.",

@@ -128,3 +128,48 @@ class Snapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} of {self.organization_id} at {self.computed_at:%H:%M}"
+
+
+class DayRollup(models.Model):
+    """Additive parts of one insight over one UTC day (docs/insights.md, "Daily rollups"):
+    a count (`n`, `part`) or one bin of a duration histogram (`bucket`, with the sum of its
+    seconds in `secs`), per channel and breakdown key. The tick writes them; chosen ranges
+    add them up instead of reading every message."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    metric = models.CharField(max_length=24)
+    day = models.DateField()
+    # The message's channel; 0 for "any channel" rows, NULL for a conversation with none.
+    channel_id = models.IntegerField(null=True)
+    key = models.CharField(max_length=64, blank=True)
+    sub = models.CharField(max_length=32, blank=True)
+    # Next response time: the day of the message the turn answered (the window must hold it).
+    first_day = models.DateField(null=True)
+    bucket = models.IntegerField(null=True)
+    n = models.BigIntegerField()
+    part = models.BigIntegerField()
+    secs = models.FloatField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "metric", "day"])]
+
+    def __str__(self) -> str:
+        return f"{self.metric} of {self.day}"
+
+
+class RolledDay(models.Model):
+    """A day whose rollups are written, with the signature of the rows they were read from:
+    when the signature changes (a late reply, a relabel, a merge) the tick rolls it again."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    day = models.DateField()
+    signature = models.CharField(max_length=255)
+    rolled_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "day"], name="rolled_day_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} of {self.organization_id}"

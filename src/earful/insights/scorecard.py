@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from earful.insights import metrics, social
+from earful.insights import metrics, rollups, social
 from earful.insights.tables import Table, Window, minutes, percent
 
 GOOD, WATCH, ACT, UNKNOWN = "good", "watch", "act", "no data"
@@ -41,12 +41,17 @@ def _fmt(value: float | None, unit: str) -> str:
 
 def scorecard(window: Window, now: datetime) -> list[Score]:
     """Every line of the scorecard for the window (promotion always over the last 30 days)."""
-    rate_table = metrics.response_rate(window)
+    # A chosen range of whole days adds up its daily rollups; anything else is computed live.
+    reader = rollups.reader(window)
+    if reader is not None:
+        rate_table, fairness = reader.response_rate(), reader.fairness()
+        who, turned = reader.participation(), reader.turnaround()
+    else:
+        rate_table, fairness = metrics.response_rate(window), social.fairness(window)
+        who, turned = social.participation(window), social.turnaround(window)
     rate = rate_table.rows[0][3] if rate_table.rows else None
     response_rate = float(rate) if isinstance(rate, int | float) else None
-    gap = social.fairness_gap(social.fairness(window))
-    who = social.participation(window)
-    turned = social.turnaround(window)
+    gap = social.fairness_gap(fairness)
     promo = social.promote_last(window.organization, now)
     answered = percent(who.handoffs_answered, who.handoffs)
     told = percent(who.reported_back, who.fixed)

@@ -40,7 +40,8 @@ SOCIAL_TEAM = frozenset({"support", "social"})
 PROMO_DAYS = 30
 
 
-def _bucket_case(column: str) -> str:
+def audience_bucket_sql(column: str) -> str:
+    """An SQL CASE naming the audience bucket of a follower count column."""
     whens = " ".join(
         f"WHEN {column} >= {low}" + (f" AND {column} < {high}" if high else "") + f" THEN '{label}'"
         for label, low, high in AUDIENCE_BUCKETS
@@ -60,7 +61,7 @@ def fairness(window: Window) -> Table:
           AND m.created_at >= %s AND m.created_at < %s AND c.status <> 'merged'{extra}
     """
     args = [window.organization.pk, window.start, window.end, *params]
-    bucket = _bucket_case("i.audience_size")
+    bucket = audience_bucket_sql("i.audience_size")
     counts = {
         name: (total, answered)
         for name, total, answered in fetch(
@@ -74,6 +75,11 @@ def fairness(window: Window) -> Table:
         f"{seconds_between('c.first_response_at', 'c.started_at')} AS secs {started}",
         args,
     )
+    return fairness_table(counts, spreads)
+
+
+def fairness_table(counts: dict[str, tuple[int, int]], spreads: dict[str, Any]) -> Table:
+    """The fairness table from (conversations, answered) and spreads per audience bucket."""
     rows: list[list[Any]] = []
     for label in [b[0] for b in AUDIENCE_BUCKETS] + [UNKNOWN_AUDIENCE]:
         total, answered = counts.get(label, (0, 0))
@@ -138,6 +144,24 @@ class Turnarounds:
 def turnaround(window: Window) -> Turnarounds:
     """Customers whose first labeled message fell in the window and was negative, engaged by
     us, and how many later wrote neutral or positive (customers.story's definition, in SQL)."""
+    sql = turnaround_ctes()
+    params = [window.organization.pk, window.start, window.end, window.start]
+    ((engaged, turned),) = fetch(
+        sql + "SELECT (SELECT COUNT(*) FROM engaged), (SELECT COUNT(*) FROM turned)",  # noqa: S608
+        params,
+    )
+    spreads = percentiles_by_group(
+        sql + f"SELECT '' AS grp, {seconds_between('tt', 'te')} AS secs FROM turned",  # noqa: S608
+        params,
+    )
+    spread = spreads.get("")
+    hours = None if spread is None or spread.median is None else round(spread.median / 3600, 1)
+    return Turnarounds(int(engaged), int(turned), hours)
+
+
+def turnaround_ctes() -> str:
+    """The CTEs starts (cid, t0), engaged (cid, te) and turned (cid, te, tt) over customers
+    first heard in [%s, %s) (parameters: organization, start, end, start)."""
     message, identity = Message._meta.db_table, Identity._meta.db_table
     conversation = Conversation._meta.db_table
     # Each lookup joins the tables directly (identity by customer, message by identity), so
@@ -147,7 +171,7 @@ def turnaround(window: Window) -> Turnarounds:
         f"SELECT 1 FROM {identity} i2 JOIN {message} b ON b.identity_id = i2.id "  # noqa: S608
         "WHERE i2.customer_id = {cid} AND b.direction = 'in' AND {condition}"
     )
-    sql = f"""
+    return f"""
         WITH firsts AS (
             SELECT i.customer_id AS cid, MIN(m.created_at) AS t0 FROM {message} m
             JOIN {identity} i ON i.id = m.identity_id
@@ -179,18 +203,6 @@ def turnaround(window: Window) -> Turnarounds:
             GROUP BY e.cid, e.te
         )
     """  # noqa: S608 - our own table names; values are parameters
-    params = [window.organization.pk, window.start, window.end, window.start]
-    ((engaged, turned),) = fetch(
-        sql + "SELECT (SELECT COUNT(*) FROM engaged), (SELECT COUNT(*) FROM turned)",  # noqa: S608
-        params,
-    )
-    spreads = percentiles_by_group(
-        sql + f"SELECT '' AS grp, {seconds_between('tt', 'te')} AS secs FROM turned",  # noqa: S608
-        params,
-    )
-    spread = spreads.get("")
-    hours = None if spread is None or spread.median is None else round(spread.median / 3600, 1)
-    return Turnarounds(int(engaged), int(turned), hours)
 
 
 @dataclass(frozen=True)
@@ -228,12 +240,7 @@ def participation(window: Window) -> Participation:
     people |= set(
         handoffs.exclude(answered_by=None).values_list("answered_by", flat=True).distinct()
     )
-    beyond = (
-        Membership.objects.filter(organization=organization, user__in=people)
-        .exclude(department__slug__in=SOCIAL_TEAM)
-        .exclude(department=None)
-        .count()
-    )
+    beyond = beyond_social_team(organization, people)
     done = (HandoffStatus.FIXED, HandoffStatus.REPORTED_BACK)
     counts = handoffs.aggregate(
         n=Count("id"),
@@ -255,6 +262,16 @@ def participation(window: Window) -> Participation:
         spreads.get(""),
         counts["fixed"],
         counts["told"],
+    )
+
+
+def beyond_social_team(organization: Organization, people: set[int]) -> int:
+    """How many of these staff belong to a department other than the social team's."""
+    return (
+        Membership.objects.filter(organization=organization, user__in=people)
+        .exclude(department__slug__in=SOCIAL_TEAM)
+        .exclude(department=None)
+        .count()
     )
 
 

@@ -1,0 +1,129 @@
+"""Chosen ranges read from daily rollups give the live computation's numbers.
+
+Each case builds real rows, rolls the days up the way the tick does, and compares every
+table and the scorecard read from the rollups with the live queries over the same window.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from earful.insights import dashboard as boards
+from earful.insights import metrics, rollups, social
+from earful.insights.dashboard import TABLES
+from earful.insights.models import DayRollup, RolledDay
+from earful.insights.scorecard import scorecard
+from earful.insights.tables import Window
+from tests.insights.conftest import NOW, T0, World, say
+
+# A whole-day range holding the world, rolled up to yesterday of a "now" two days later.
+START = datetime(2026, 10, 1, tzinfo=UTC)
+END = datetime(2026, 11, 3, tzinfo=UTC)
+LATER = NOW + timedelta(days=2)
+
+
+def _live_and_rolled(window: Window) -> None:
+    """Every table and the scorecard: rollups equal the live queries."""
+    reader = rollups.reader(window)
+    assert reader is not None
+    for name, build in rollups.TABLES.items():
+        assert build(reader).rows == TABLES[name](window, LATER).rows, name
+    assert reader.participation() == social.participation(window)
+    assert reader.turnaround() == social.turnaround(window)
+
+
+def _scorecard_live(window: Window) -> list[Any]:
+    saved = list(RolledDay.objects.all())
+    RolledDay.objects.all().delete()
+    try:
+        return scorecard(window, LATER)
+    finally:
+        RolledDay.objects.bulk_create(saved)
+
+
+def test_rolled_ranges_match_the_live_numbers(world: World) -> None:
+    organization = world.x.organization
+    done = rollups.roll(organization, LATER)
+    assert done.days >= 1 and DayRollup.objects.filter(organization=organization).exists()
+    whole = Window(organization, START, END)
+    _live_and_rolled(whole)
+    _live_and_rolled(Window(organization, START, END, world.x))
+    _live_and_rolled(Window(organization, START, END, world.forum))
+    # A range that starts inside the world leaves out turns begun before it.
+    _live_and_rolled(Window(organization, datetime(2026, 11, 1, tzinfo=UTC), END))
+    assert scorecard(whole, LATER) == _scorecard_live(whole)
+
+
+def test_the_reader_is_used_only_for_whole_rolled_days(world: World) -> None:
+    organization = world.x.organization
+    assert rollups.reader(Window(organization, START, END)) is None  # nothing rolled yet
+    rollups.roll(organization, LATER)
+    assert rollups.reader(Window(organization, START, END)) is not None
+    assert rollups.reader(Window(organization, NOW - timedelta(days=30), NOW)) is None
+
+
+def test_a_late_reply_dirties_its_old_day_and_the_tick_rolls_it_again(world: World) -> None:
+    organization = world.x.organization
+    rollups.roll(organization, LATER)
+    assert rollups.roll(organization, LATER).days == 0  # nothing changed
+    window = Window(organization, START, END)
+    before = rollups.TABLES["reply-time-by-channel"](rollups.reader(window))  # type: ignore[arg-type]
+    # Our answer to mid's message of T0 arrives late: written on T0's day, imported now.
+    say(world.forum, "r-late", T0 + timedelta(minutes=50), "sorry", reply_to="m1")
+    again = rollups.roll(organization, LATER)
+    assert again.days >= 1
+    after = rollups.TABLES["reply-time-by-channel"](rollups.reader(window))  # type: ignore[arg-type]
+    assert after.rows != before.rows
+    _live_and_rolled(window)
+    _live_and_rolled(Window(organization, START, END, world.forum))
+
+
+def test_days_not_rolled_yet_are_computed_on_the_fly(world: World) -> None:
+    organization = world.x.organization
+    say(
+        world.x,
+        "o1",
+        datetime(2026, 10, 20, 9, tzinfo=UTC),
+        "hi",
+        author="old",
+        sentiment="neutral",
+    )
+    # Rolled as of T0's day: the world's day itself is not rolled, only the days before it.
+    rollups.roll(organization, T0)
+    window = Window(organization, START, END)
+    reader = rollups.reader(window)
+    assert reader is not None and reader.pending
+    _live_and_rolled(window)
+    _live_and_rolled(Window(organization, START, END, world.x))
+
+
+def test_the_dashboard_page_for_a_chosen_range_reads_the_rollups(
+    world: World, client: Any, owner: Any
+) -> None:
+    organization = world.x.organization
+    rollups.roll(organization, LATER)
+    window = Window(organization, START, END)
+    tables = boards.dashboard(window, LATER)
+    assert [t.rows for t in tables if t.slug == "reply-time-by-channel"] == [
+        metrics.reply_time(window, "channel").rows
+    ]
+    client.force_login(owner)
+    page = client.get("/o/acme/insights/?start=2026-10-01&end=2026-11-02").content.decode()
+    assert "<td>everyone</td><td>3</td><td>20.0</td>" in page
+
+
+def test_histogram_percentiles_interpolate_between_bin_means() -> None:
+    bins = rollups.Bins()
+    for secs in (600.0, 1200.0, 1800.0):
+        bins.add(rollups_bucket(secs), 1, 0, secs)
+    spread = bins.spread()
+    assert spread is not None and (spread.count, spread.median, spread.p90) == (3, 1200.0, 1680.0)
+
+
+def rollups_bucket(secs: float) -> int:
+    if secs < rollups.HOUR:
+        return int(secs)
+    if secs < rollups.DAY:
+        return rollups.HOUR + int((secs - rollups.HOUR) // 60)
+    return rollups.MINUTE_BINS_FROM + int((secs - rollups.DAY) // rollups.HOUR)
