@@ -124,6 +124,10 @@ def test_a_manager_adds_a_jira_destination_with_its_status_mapping_from_the_form
     org: Any, owner: Any, client: Client, fake: FakeServer, jira: FakeJira
 ) -> None:
     client.force_login(owner)
+    blank = client.get("/o/acme/departments/").content.decode()
+    # List settings come prefilled with their defaults, so a form sent as it is keeps them.
+    assert 'name="in_progress_statuses" value="indeterminate"' in blank
+    assert 'name="wont_fix_resolutions" value="Won&#x27;t Do, Won&#x27;t Fix"' in blank
     form = {
         "kind": "jira",
         "server": fake.url,
@@ -133,6 +137,10 @@ def test_a_manager_adds_a_jira_destination_with_its_status_mapping_from_the_form
         "api_token": API_TOKEN,
         "webhook_secret": SECRET,
         "acknowledged_statuses": "Triaged, In Review",
+        "in_progress_statuses": "indeterminate",
+        "fixed_statuses": "done",
+        "wont_fix_statuses": "Won't Do, Won't Fix",
+        "wont_fix_resolutions": "Won't Do, Won't Fix",
         "redaction": "contact",
     }
 
@@ -142,6 +150,7 @@ def test_a_manager_adds_a_jira_destination_with_its_status_mapping_from_the_form
     page = client.get("/o/acme/departments/").content.decode()
 
     assert destination.settings["acknowledged_statuses"] == ["Triaged", "In Review"]
+    assert destination.settings["wont_fix_resolutions"] == ["Won't Do", "Won't Fix"]
     assert "can open Bug issues in IT (IT)" in checked.content.decode()
     assert API_TOKEN not in page and SECRET not in page
 
