@@ -10,6 +10,9 @@ from django.db import models
 
 from earful.channels.models import Channel
 from earful.conversations.models import Conversation, Handoff, Message
+
+# Defined in its own module; imported here so Django registers it with the inbox app.
+from earful.inbox.review_models import DraftStatus, ReplyDraft  # noqa: F401
 from earful.org.models import Department, Organization
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -22,8 +23,12 @@ from earful.conversations.stitching import case_reference
 from earful.conversations.threading import refresh_conversations
 from earful.errors import DomainError
 from earful.inbox.outbox import enqueue
+from earful.inbox.review_models import ReplyDraft
 from earful.inbox.sla import sync_clocks
+from earful.inbox.tone import check_tone
 from earful.org.events import record_event
+from earful.org.models import Membership
+from earful.org.training import membership_of, needs_approval
 
 Actor = User | AnonymousUser | None
 
@@ -97,7 +102,17 @@ def length_limit(channel: Channel) -> int | None:
     return LENGTH_LIMITS.get(channel.kind)
 
 
-@transaction.atomic
+class ReplyHeldError(ReplyError):
+    """A reply from a member in training: stored as a draft for a reviewer, not sent."""
+
+    def __init__(self, draft: ReplyDraft) -> None:
+        self.draft = draft
+        flagged = " The tone guard flagged it." if draft.tone_flags else ""
+        super().__init__(
+            f"Your reply is held for review; it goes out once a reviewer approves it.{flagged}"
+        )
+
+
 def send_reply_to_customer(
     conversation: Conversation,
     text: str,
@@ -110,8 +125,32 @@ def send_reply_to_customer(
     """Store our reply, clear the customer's wait, and put it in the outbox.
 
     With `email_to` (one of the customer's known addresses) the answer moves from the
-    channel they wrote on to a private email.
+    channel they wrote on to a private email. A member in training does not send: the
+    reply is held as a draft for review and ReplyHeldError says so (earful.inbox.reviews).
     """
+    membership = membership_of(by, conversation.organization_id)
+    if membership is not None and needs_approval(membership):
+        # Stored in its own transaction before the refusal is raised, so it is kept.
+        raise ReplyHeldError(
+            hold_reply(conversation, text, by=membership, now=now, parent=parent, email_to=email_to)
+        )
+    return deliver_reply(conversation, text, by=by, now=now, parent=parent, email_to=email_to)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A reply that passed the composer's rules: where it goes and what it says."""
+
+    parent: Message
+    channel: Channel
+    body: str
+    private: bool
+
+
+def prepare_reply(
+    conversation: Conversation, text: str, *, parent: Message | None, email_to: str
+) -> Prepared:
+    """Check a reply against the composer's rules (channel, length); ReplyError if it breaks one."""
     if not text.strip():
         raise ReplyError("the reply is empty")
     if conversation.status == Status.MERGED:
@@ -141,18 +180,38 @@ def send_reply_to_customer(
         kind = channel.get_kind_display()
         raise ReplyError(f"{kind} allows {limit} characters; this has {len(body)}")
     private = bool(email_to) or is_private(parent, channel)
+    return Prepared(parent, channel, body, private)
+
+
+@transaction.atomic
+def deliver_reply(
+    conversation: Conversation,
+    text: str,
+    *,
+    by: Actor,
+    now: datetime,
+    parent: Message | None = None,
+    email_to: str = "",
+    approved_by: Actor = None,
+) -> Message:
+    """Send a reply (no training check): the message, the clocks, the outbox and the event.
+
+    `approved_by` is the reviewer who let a trainee's draft go; the message stays the
+    trainee's (`by`).
+    """
+    ready = prepare_reply(conversation, text, parent=parent, email_to=email_to)
     message = Message(
         organization_id=conversation.organization_id,
-        channel=channel,
+        channel=ready.channel,
         conversation=conversation,
         sent_by=by if isinstance(by, User) else None,
         author_handle=by.get_username() if isinstance(by, User) else "",
         direction=Direction.OUT,
-        kind=MessageKind.EMAIL if channel.kind == ChannelKind.EMAIL else MessageKind.REPLY,
-        visibility=Visibility.PRIVATE if private else Visibility.PUBLIC,
-        in_reply_to_external_id="" if email_to else parent.external_id,
-        parent=parent,
-        text=body,
+        kind=MessageKind.EMAIL if ready.channel.kind == ChannelKind.EMAIL else MessageKind.REPLY,
+        visibility=Visibility.PRIVATE if ready.private else Visibility.PUBLIC,
+        in_reply_to_external_id="" if email_to else ready.parent.external_id,
+        parent=ready.parent,
+        text=ready.body,
         created_at=now,
     )
     message.external_id = f"earful:{message.code.hex}"
@@ -160,12 +219,61 @@ def send_reply_to_customer(
     refresh_conversations({conversation.pk})
     conversation.refresh_from_db()
     sync_clocks(conversation, now)
-    enqueue(message, parent, channel, now, recipient=email_to.lower())
+    enqueue(message, ready.parent, ready.channel, now, recipient=email_to.lower())
+    after: dict[str, object] = {
+        "message": str(message.code),
+        "channel": ready.channel.name,
+        "private": ready.private,
+    }
+    if isinstance(approved_by, User):
+        after["approved_by"] = approved_by.get_username()
     record_event(
         conversation.organization,
         "conversation.replied",
         actor=by,
         target=conversation,
-        after={"message": str(message.code), "channel": channel.name, "private": private},
+        after=after,
     )
     return message
+
+
+def tone_findings(text: str) -> tuple[list[dict[str, str]], str]:
+    """The tone guard's flags as stored on a draft, and its suggested rewrite."""
+    result = check_tone(text)
+    flags = [{"category": f.category, "reason": f.reason, "phrase": f.phrase} for f in result.flags]
+    return flags, result.suggestion
+
+
+@transaction.atomic
+def hold_reply(
+    conversation: Conversation,
+    text: str,
+    *,
+    by: Membership,
+    now: datetime,
+    parent: Message | None = None,
+    email_to: str = "",
+) -> ReplyDraft:
+    """Keep a trainee's reply as a draft for review, with the tone guard's findings."""
+    ready = prepare_reply(conversation, text, parent=parent, email_to=email_to)
+    flags, suggestion = tone_findings(text)
+    draft = ReplyDraft.objects.create(
+        organization_id=conversation.organization_id,
+        conversation=conversation,
+        author=by.user,
+        parent=ready.parent,
+        email_to=email_to.lower(),
+        text=text.strip(),
+        tone_flags=flags,
+        tone_suggestion=suggestion,
+        created_at=now,
+        updated_at=now,
+    )
+    record_event(
+        conversation.organization,
+        "reply.held",
+        actor=by.user,
+        target=conversation,
+        after={"draft": str(draft.code), "flags": [f["category"] for f in flags]},
+    )
+    return draft

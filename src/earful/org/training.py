@@ -43,7 +43,7 @@ def may_review(reviewer: Membership, trainee: Membership) -> bool:
     return trainee.reviewer_id is not None and reviewer.user_id == trainee.reviewer_id
 
 
-def membership_of(user: User | AnonymousUser, organization_id: int) -> Membership | None:
+def membership_of(user: User | AnonymousUser | None, organization_id: int) -> Membership | None:
     """The user's membership in the organization, or None (anonymous or not a member)."""
     if not isinstance(user, User):
         return None
