@@ -14,6 +14,7 @@ from earful.insights import metrics, rollups, social
 from earful.insights.dashboard import TABLES
 from earful.insights.models import DayRollup, RolledDay
 from earful.insights.scorecard import scorecard
+from earful.insights.sql import Spread, fetch
 from earful.insights.tables import Window
 from tests.insights.conftest import NOW, T0, World, say
 
@@ -113,17 +114,24 @@ def test_the_dashboard_page_for_a_chosen_range_reads_the_rollups(
     assert "<td>everyone</td><td>3</td><td>20.0</td>" in page
 
 
-def test_histogram_percentiles_interpolate_between_bin_means() -> None:
-    bins = rollups.Bins()
-    for secs in (600.0, 1200.0, 1800.0):
-        bins.add(rollups_bucket(secs), 1, 0, secs)
-    spread = bins.spread()
-    assert spread is not None and (spread.count, spread.median, spread.p90) == (3, 1200.0, 1680.0)
+def test_histogram_percentiles_are_exact_for_bins_of_one_or_two_values() -> None:
+    # 10, 20 and 30 min in three bins: median 20, p90 = 20 + 0.8 * 10 = 28 min.
+    apart = rollups.Bins()
+    for number, secs in enumerate((600.0, 1200.0, 1800.0)):
+        apart.add(number, 1, 0, secs, secs)
+    assert apart.spread() == Spread(3, 1200.0, 1680.0)
+    # One bin holding 10, 20 and 30 s reads them as spread evenly between its bounds.
+    together = rollups.Bins()
+    together.add(7, 3, 0, 10.0, 30.0)
+    assert together.spread() == Spread(3, 20.0, 28.0)
 
 
-def rollups_bucket(secs: float) -> int:
-    if secs < rollups.HOUR:
-        return int(secs)
-    if secs < rollups.DAY:
-        return rollups.HOUR + int((secs - rollups.HOUR) // 60)
-    return rollups.MINUTE_BINS_FROM + int((secs - rollups.DAY) // rollups.HOUR)
+def test_bins_follow_the_values_in_order(org: Any) -> None:
+    values = [-5.0, 0.0, 1.9, 2.0, 59.9, 60.0, 599.0, 3599.0, 3600.0, 86399.0, 86400.0, 9e6]
+    select = " UNION ALL ".join(f"SELECT CAST({v} AS FLOAT) AS secs" for v in values)
+    numbers = [
+        row[0]
+        for row in fetch(f"SELECT {rollups.bucket_sql('s.secs')} FROM ({select}) s", [])  # noqa: S608
+    ]
+    assert numbers == sorted(numbers) and numbers[2] == numbers[1] and numbers[3] == numbers[2] + 1
+    assert len(set(numbers)) == len(values) - 1

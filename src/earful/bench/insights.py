@@ -4,7 +4,8 @@ Seeding skips the pipeline (triage, threading) and writes finished rows with bul
 chunks: customers and identities (log-normal audiences), conversations, the customer's
 first message, our reply (most of the time, after a log-normal delay), sometimes a
 follow-up and our next reply, and a first-response SLA clock per conversation. Then each
-insight table, the scorecard and both pages are timed over repeats (p50 / p99).
+insight table, the scorecard, the daily rollups and the pages are timed over repeats (p50 /
+p99).
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from earful.channels.models import Channel
 from earful.conversations.models import Conversation, Direction, Message, Status
 from earful.customers.models import Customer, Identity
 from earful.inbox.models import SlaClock, SlaMetric
-from earful.insights import snapshots
+from earful.insights import rollups, snapshots
 from earful.insights.dashboard import TABLES
+from earful.insights.models import DayRollup
 from earful.insights.tables import Window
 from earful.org.models import Department, Organization, Role
 from earful.org.services import add_member, create_organization
@@ -43,6 +45,7 @@ CHANNELS = (
 SENTIMENTS = (("negative", 0.35), ("neutral", 0.45), ("positive", 0.20))
 TOPICS = ("billing", "network", "app", "delivery", "account", "")
 AGENTS = 8
+CHOSEN_DAYS = 90
 
 
 def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
@@ -288,8 +291,10 @@ def _time(run: Callable[[], Any], repeats: int) -> dict[str, float]:
 
 
 def run(*, messages: int, days: int, repeats: int) -> dict[str, Any]:
-    """Seed, then time each live query over the default 30 days, the snapshot refresh, and
-    the pages: the default view (from its snapshot) and a chosen range (computed live)."""
+    """Seed, then time each live query over the default 30 days, the snapshot refresh, the
+    daily rollups (first build, then a tick with nothing new), each table read from the
+    rollups over a chosen range of the last 90 days, and the pages: the default view (from
+    its snapshot) and the chosen range, all channels and one channel (from the rollups)."""
     now = timezone.now().astimezone(UTC)
     started = time.perf_counter()
     organization = seed(messages, days=days, now=now)
@@ -300,15 +305,35 @@ def run(*, messages: int, days: int, repeats: int) -> dict[str, Any]:
     timings["snapshot refresh (tick)"] = _time(
         lambda: snapshots.refresh(organization, timezone.now(), force=True), repeats
     )
+    started = time.perf_counter()
+    built = rollups.roll(organization, now)
+    timings["rollups, first build (tick)"] = _once(started)
+    timings["rollups, tick with nothing new"] = _time(lambda: rollups.roll(organization, now), 1)
+    first = (now - timedelta(days=CHOSEN_DAYS - 1)).date()
+    chosen = Window(
+        organization,
+        datetime.combine(first, datetime.min.time(), tzinfo=UTC),
+        datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC),
+    )
+    for name, build_rolled in rollups.TABLES.items():
+        timings[f"{name} (rollups, {CHOSEN_DAYS} days)"] = _time(
+            lambda build_rolled=build_rolled: build_rolled(_reader(chosen)), repeats
+        )
     owner = add_member(organization, "owner@bench.example", role=Role.ADMIN).user
     client = Client(SERVER_NAME="localhost")
     client.force_login(owner)
-    chosen = f"?start={window.start.date().isoformat()}&end={now.date().isoformat()}"
+    query = f"?start={first.isoformat()}&end={now.date().isoformat()}"
+    code = Channel.objects.filter(organization=organization).order_by("pk").first()
+    one = f"{query}&channel={code.code if code else ''}"
     pages = {
         "dashboard page, default view": "/o/bench/insights/",
         "scorecard page, default view": "/o/bench/insights/scorecard/",
-        "dashboard page, chosen range (live)": f"/o/bench/insights/{chosen}",
-        "scorecard page, chosen range (live)": f"/o/bench/insights/scorecard/{chosen}",
+        f"dashboard page, chosen {CHOSEN_DAYS} days": f"/o/bench/insights/{query}",
+        f"scorecard page, chosen {CHOSEN_DAYS} days": f"/o/bench/insights/scorecard/{query}",
+        f"dashboard page, chosen {CHOSEN_DAYS} days, one channel": f"/o/bench/insights/{one}",
+        f"scorecard page, chosen {CHOSEN_DAYS} days, one channel": (
+            f"/o/bench/insights/scorecard/{one}"
+        ),
     }
     timings |= {name: _time(partial(_get, client, path), repeats) for name, path in pages.items()}
     return {
@@ -318,10 +343,24 @@ def run(*, messages: int, days: int, repeats: int) -> dict[str, Any]:
             organization=organization, created_at__gte=window.start
         ).count(),
         "seed_seconds": round(seeded, 1),
+        "rolled_days": built.days,
+        "rollup_rows": DayRollup.objects.filter(organization=organization).count(),
         "repeats": repeats,
         "database": connection.vendor,
         "timings": timings,
     }
+
+
+def _once(started: float) -> dict[str, float]:
+    elapsed = round((time.perf_counter() - started) * 1000, 1)
+    return {"p50_ms": elapsed, "p99_ms": elapsed}
+
+
+def _reader(window: Window) -> rollups.Reader:
+    reader = rollups.reader(window)
+    if reader is None:
+        raise RuntimeError("the chosen range has no rolled days")
+    return reader
 
 
 def _get(client: Client, path: str) -> None:

@@ -132,8 +132,8 @@ class Snapshot(models.Model):
 
 class DayRollup(models.Model):
     """Additive parts of one insight over one UTC day (docs/insights.md, "Daily rollups"):
-    a count (`n`, `part`) or one bin of a duration histogram (`bucket`, with the sum of its
-    seconds in `secs`), per channel and breakdown key. The tick writes them; chosen ranges
+    a count (`n`, `part`) or one bin of a duration histogram (`bucket`, with its smallest
+    and largest value), per channel and breakdown key. The tick writes them; chosen ranges
     add them up instead of reading every message."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
@@ -148,10 +148,12 @@ class DayRollup(models.Model):
     bucket = models.IntegerField(null=True)
     n = models.BigIntegerField()
     part = models.BigIntegerField()
-    secs = models.FloatField(null=True)
+    # The bin's smallest and largest duration: a percentile interpolates between them.
+    low = models.FloatField(null=True)
+    high = models.FloatField(null=True)
 
     class Meta:
-        indexes = [models.Index(fields=["organization", "metric", "day"])]
+        indexes = [models.Index(fields=["organization", "metric", "channel_id", "day"])]
 
     def __str__(self) -> str:
         return f"{self.metric} of {self.day}"

@@ -102,15 +102,30 @@ def register_sqlite_functions(sender: Any, connection: Any, **kwargs: Any) -> No
         connection.connection.create_function("earful_hash", -1, row_hash, deterministic=True)
 
 
+def bins() -> list[tuple[float, float, int]]:
+    """The histogram's bins as (from, width, first bin number), in order: 2 s wide below a
+    minute, 10 s below 10 minutes, 30 s below half an hour, 1 min below an hour, 5 min below
+    6 hours, 30 min below a day, 3 h below a week, a day beyond."""
+    edges = ((0, 2), (60, 10), (600, 30), (1800, 60), (HOUR, 300), (6 * HOUR, 1800))
+    edges += ((DAY, 3 * HOUR), (7 * DAY, DAY))
+    scheme, number = [], 0
+    for (start, width), (end, _) in zip(edges, (*edges[1:], (None, 0)), strict=True):
+        scheme.append((float(start), float(width), number))
+        if end is not None:
+            number += int((end - start) // width)
+    return scheme
+
+
 def bucket_sql(secs: str) -> str:
-    """The histogram bin of a duration in seconds (bins grow with the value, in order)."""
-    return (
-        f"CASE WHEN {secs} IS NULL THEN NULL "
-        f"WHEN {secs} < 0 THEN -1 - {_floor(f'-({secs})')} "
-        f"WHEN {secs} < {HOUR} THEN {_floor(secs)} "
-        f"WHEN {secs} < {DAY} THEN {HOUR} + {_floor(f'(({secs}) - {HOUR}) / 60')} "
-        f"ELSE {MINUTE_BINS_FROM} + {_floor(f'(({secs}) - {DAY}) / {HOUR}')} END"
-    )
+    """The histogram bin of a duration in seconds (numbers grow with the value)."""
+    whens = [f"WHEN {secs} IS NULL THEN NULL", f"WHEN {secs} < 0 THEN -1 - {_floor(f'-({secs})')}"]
+    scheme = bins()
+    for (start, width, number), upper in zip(
+        scheme, [*(b[0] for b in scheme[1:]), None], strict=True
+    ):
+        value = f"{number} + {_floor(f'(({secs}) - {start:g}) / {width:g}')}"
+        whens.append(f"WHEN {secs} < {upper:g} THEN {value}" if upper else f"ELSE {value}")
+    return f"CASE {' '.join(whens)} END"
 
 
 def _nothing() -> str:
@@ -307,7 +322,8 @@ def _turns(partition: str, channel: str, group: str) -> str:
 
 def _aggregate(source: str) -> str:
     return f"""
-        SELECT d, ch, grp, sub, fd, bucket, COUNT(*) AS n, SUM(part) AS part, SUM(secs) AS secs
+        SELECT d, ch, grp, sub, fd, bucket, COUNT(*) AS n, SUM(part) AS part,
+               MIN(secs) AS low, MAX(secs) AS high
         FROM (SELECT s.*, {bucket_sql("s.secs")} AS bucket FROM ({source}) s) b
         GROUP BY d, ch, grp, sub, fd, bucket
     """  # noqa: S608 - our own fragments; values are parameters
@@ -463,7 +479,8 @@ def _write(
     first, after = run
     a, b = _midnight(first), _midnight(after)
     columns = (
-        'organization_id, metric, day, channel_id, "key", sub, first_day, bucket, n, part, secs'
+        'organization_id, metric, day, channel_id, "key", sub, first_day, bucket, n, part, '
+        "low, high"
     )
     with transaction.atomic():
         DayRollup.objects.filter(organization=organization, day__gte=first, day__lt=after).delete()
@@ -471,7 +488,7 @@ def _write(
             with connection.cursor() as cursor:
                 cursor.execute(
                     f"INSERT INTO {R} ({columns}) "  # noqa: S608 - our own names
-                    f"SELECT %s, %s, d, ch, grp, sub, fd, bucket, n, part, secs "
+                    f"SELECT %s, %s, d, ch, grp, sub, fd, bucket, n, part, low, high "
                     f"FROM ({_aggregate(source)}) a",
                     [organization.pk, metric, *params],
                 )
@@ -492,20 +509,25 @@ def _write(
 
 @dataclass
 class Bins:
-    """A merged count or histogram: n, part and, per bin, (count, seconds)."""
+    """A merged count or histogram: n, part and, per bin, [count, smallest, largest]."""
 
     n: int = 0
     part: int = 0
     bins: dict[int, list[float]] = field(default_factory=dict)
 
-    def add(self, bucket: int | None, n: int, part: int, secs: float | None) -> None:
-        """Add one rollup row."""
+    def add(self, bucket: int | None, n: int, part: int, low: Any, high: Any) -> None:
+        """Add one rollup row (or another histogram's bin)."""
         self.n += n
         self.part += part
-        if bucket is not None:
-            held = self.bins.setdefault(bucket, [0.0, 0.0])
+        if bucket is None:
+            return
+        held = self.bins.get(bucket)
+        if held is None:
+            self.bins[bucket] = [float(n), float(low), float(high)]
+        else:
             held[0] += n
-            held[1] += float(secs or 0.0)
+            held[1] = min(held[1], float(low))
+            held[2] = max(held[2], float(high))
 
     @property
     def measured(self) -> int:
@@ -517,13 +539,12 @@ class Bins:
         size = self.measured
         if not size:
             return None
-        ordered = sorted(self.bins.items())
+        ordered = [held for _, held in sorted(self.bins.items())]
         return Spread(size, _percentile(ordered, size, 0.5), _percentile(ordered, size, 0.9))
 
 
-def _percentile(ordered: list[tuple[int, list[float]]], size: int, p: float) -> float:
-    # As sql.percentiles_by_group: interpolate between ranks floor((n-1)p) and the next,
-    # each value read as its bin's mean.
+def _percentile(ordered: list[list[float]], size: int, p: float) -> float:
+    # As sql.percentiles_by_group: interpolate between ranks floor((n-1)p) and the next.
     position = (size - 1) * p
     low = int(position)
     below = _value_at(ordered, low)
@@ -531,14 +552,18 @@ def _percentile(ordered: list[tuple[int, list[float]]], size: int, p: float) -> 
     return below + (position - low) * (above - below)
 
 
-def _value_at(ordered: list[tuple[int, list[float]]], rank: int) -> float:
-    seen = 0.0
-    for _, (count, secs) in ordered:
-        seen += count
-        if rank < seen:
-            return secs / count
-    count, secs = ordered[-1][1]
-    return secs / count
+def _value_at(ordered: list[list[float]], rank: int) -> float:
+    """The rank-th smallest value: exact when its bin holds at most two distinct values,
+    else spread evenly between the bin's smallest and largest."""
+    seen = 0
+    for count, smallest, largest in ordered:
+        held = int(count)
+        if rank < seen + held:
+            if held == 1:
+                return smallest
+            return smallest + (largest - smallest) * (rank - seen) / (held - 1)
+        seen += held
+    return ordered[-1][2]
 
 
 def _combine(parts: Iterable[Bins]) -> Bins:
@@ -547,11 +572,30 @@ def _combine(parts: Iterable[Bins]) -> Bins:
     for bins in parts:
         combined.n += bins.n
         combined.part += bins.part
-        for bucket, (count, secs) in bins.bins.items():
-            held = combined.bins.setdefault(bucket, [0.0, 0.0])
-            held[0] += count
-            held[1] += secs
+        for bucket, (count, smallest, largest) in bins.bins.items():
+            held = combined.bins.get(bucket)
+            if held is None:
+                combined.bins[bucket] = [count, smallest, largest]
+            else:
+                held[0] += count
+                held[1] = min(held[1], smallest)
+                held[2] = max(held[2], largest)
     return combined
+
+
+# Which rows of a metric a table reads: an SQL condition on channel_id, and the same test.
+Channels = tuple[str, list[Any], Callable[[Any], bool]]
+ALL_ROWS: Channels = ("", [], lambda ch: True)
+CHANNELS_TOUCHED: Channels = (
+    f" AND (channel_id IS NULL OR channel_id <> {ANY})",
+    [],
+    lambda ch: ch != ANY,
+)
+COLUMNS = {"day": 0, "channel_id": 1, "key": 2, "sub": 3}
+
+
+def _only(channel: int) -> Channels:
+    return (" AND channel_id = %s", [channel], lambda ch: ch == channel)
 
 
 class Reader:
@@ -562,38 +606,10 @@ class Reader:
         self.pending = pending
         self.first = window.start.date()
         self.channel = window.channel.pk if window.channel else None
-        self._cache: dict[tuple[str, bool], list[tuple[Any, ...]]] = {}
         self._computed: dict[str, list[tuple[Any, ...]]] = {}
 
-    def _rows(self, metric: str, by_day: bool = False) -> list[tuple[Any, ...]]:
-        """(day or None, channel, key, sub, bucket, n, part, secs) summed over the window."""
-        cached = self._cache.get((metric, by_day))
-        if cached is not None:
-            return cached
-        window = self.window
-        day = "day" if by_day else "NULL"
-        stored = fetch(
-            f'SELECT {day}, channel_id, "key", sub, bucket, SUM(n), SUM(part), SUM(secs) '  # noqa: S608
-            f"FROM {R} WHERE organization_id = %s AND metric = %s AND day >= %s AND day < %s "
-            "AND (first_day IS NULL OR first_day >= %s) "
-            f'GROUP BY {"day, " if by_day else ""}channel_id, "key", sub, bucket',
-            [
-                window.organization.pk,
-                metric,
-                self.first,
-                window.end.date(),
-                self.first,
-            ],
-        )
-        rows = [(_as_date(r[0]) if by_day else None, *r[1:]) for r in stored]
-        for d, ch, grp, sub, fd, bucket, n, part, secs in self._live(metric):
-            if fd is not None and _as_date(fd) < self.first:
-                continue
-            rows.append((_as_date(d) if by_day else None, ch, grp, sub, bucket, n, part, secs))
-        self._cache[(metric, by_day)] = rows
-        return rows
-
     def _live(self, metric: str) -> list[tuple[Any, ...]]:
+        """The metric's rows for the days not rolled yet, computed now."""
         if metric in self._computed:
             return self._computed[metric]
         rows: list[tuple[Any, ...]] = []
@@ -607,26 +623,53 @@ class Reader:
         return rows
 
     def _merge(
-        self, metric: str, channels: set[Any] | None, group: Any, by_day: bool = False
-    ) -> dict[Any, Bins]:
-        """Rows of the channels (None: all) merged by `group(day, channel, key, sub)`."""
-        merged: dict[Any, Bins] = {}
-        for day, ch, grp, sub, bucket, n, part, secs in self._rows(metric, by_day):
-            if channels is not None and ch not in channels:
+        self, metric: str, channels: Channels, keep: tuple[str, ...] = ()
+    ) -> dict[tuple[Any, ...], Bins]:
+        """The metric's rows over the window summed per value of the `keep` columns (day,
+        channel_id, key, sub): the rolled days in the database, the others computed now."""
+        where, params, wanted = channels
+        kept = ", ".join(f'"{column}"' for column in keep)
+        grouped = f"{kept}, bucket" if kept else "bucket"
+        stored = fetch(
+            f"SELECT {grouped}, SUM(n), SUM(part), MIN(low), MAX(high) FROM {R} "  # noqa: S608
+            "WHERE organization_id = %s AND metric = %s AND day >= %s AND day < %s "
+            f"AND (first_day IS NULL OR first_day >= %s){where} GROUP BY {grouped}",
+            [
+                self.window.organization.pk,
+                metric,
+                self.first,
+                self.window.end.date(),
+                self.first,
+                *params,
+            ],
+        )
+        merged: dict[tuple[Any, ...], Bins] = {}
+        width = len(keep)
+        for row in stored:
+            values = tuple(
+                _as_date(v) if c == "day" else v for c, v in zip(keep, row, strict=False)
+            )
+            bucket, n, part, low, high = row[width:]
+            merged.setdefault(values, Bins()).add(
+                None if bucket is None else int(bucket), int(n), int(part or 0), low, high
+            )
+        for d, ch, grp, sub, fd, bucket, n, part, low, high in self._live(metric):
+            if (fd is not None and _as_date(fd) < self.first) or not wanted(ch):
                 continue
-            name = group(day, ch, grp, sub)
-            merged.setdefault(name, Bins()).add(
-                None if bucket is None else int(bucket), int(n), int(part or 0), secs
+            row = (_as_date(d), ch, grp, sub)
+            values = tuple(row[COLUMNS[column]] for column in keep)
+            merged.setdefault(values, Bins()).add(
+                None if bucket is None else int(bucket), int(n), int(part or 0), low, high
             )
         return merged
 
-    def _own(self) -> set[Any] | None:
+    def _own(self) -> Channels:
         """Rows of a metric keyed by the message's own channel."""
-        return None if self.channel is None else {self.channel}
+        return ALL_ROWS if self.channel is None else _only(self.channel)
 
-    def _any(self) -> set[Any]:
+    def _any(self) -> Channels:
         """Rows of a metric that also has 'any channel' rows."""
-        return {ANY if self.channel is None else self.channel}
+        return _only(ANY if self.channel is None else self.channel)
 
     def _names(self) -> dict[Any, str]:
         return dict(
@@ -650,59 +693,62 @@ class Reader:
 
     def volume(self) -> Table:
         """metrics.volume."""
-        merged = self._merge(NEW, self._own(), lambda d, ch, grp, sub: (str(d), ch), by_day=True)
         per_day: dict[str, dict[Any, int]] = {}
-        for (day, ch), bins in merged.items():
+        for (day, ch), bins in self._merge(NEW, self._own(), ("day", "channel_id")).items():
             if bins.n:
-                per_day.setdefault(day, {})[ch] = bins.n
+                per_day.setdefault(str(day), {})[ch] = bins.n
         return metrics.volume_table(self._names(), per_day)
 
     def sentiment(self) -> Table:
         """metrics.sentiment."""
-        merged = self._merge(NEW, self._own(), lambda d, ch, grp, sub: (str(d), grp), by_day=True)
         counts: dict[str, dict[Any, int]] = {}
-        for (day, label), bins in merged.items():
+        for (day, label), bins in self._merge(NEW, self._own(), ("day", "key")).items():
             if bins.n:
-                counts.setdefault(day, {})[label] = bins.n
+                counts.setdefault(str(day), {})[label] = bins.n
         return metrics.sentiment_table(counts)
 
     def topics(self) -> Table:
         """metrics.topics."""
-        merged = self._merge(NEW, self._own(), lambda d, ch, grp, sub: sub)
-        rows = [(topic, bins.n, bins.part) for topic, bins in merged.items() if bins.n]
+        merged = self._merge(NEW, self._own(), ("sub",))
+        rows = [(topic, bins.n, bins.part) for (topic,), bins in merged.items() if bins.n]
         return metrics.topics_table(sorted(rows, key=lambda row: (-row[1], row[0])))
 
     def response_rate(self) -> Table:
         """metrics.response_rate."""
-        total = self._merge(CONV, self._any(), lambda d, ch, grp, sub: "").get("", Bins())
+        total = _combine(self._merge(CONV, self._any()).values())
         names = self._names()
         if self.channel is not None:
             rows = [(names.get(self.channel), total.n, total.part)] if total.n else []
         else:
-            # Every channel a conversation touched, and None for those with no channel.
-            merged = self._merge(CONV, set(names) | {None}, lambda d, ch, grp, sub: names.get(ch))
+            # Every channel a conversation touched (None: conversations with no channel).
+            per_name: dict[str | None, list[Bins]] = {}
+            for (ch,), bins in self._merge(CONV, CHANNELS_TOUCHED, ("channel_id",)).items():
+                if ch is None or ch in names:
+                    per_name.setdefault(None if ch is None else names[ch], []).append(bins)
+            merged = {name: _combine(parts) for name, parts in per_name.items()}
             rows = _order_names([(name, bins.n, bins.part) for name, bins in merged.items()])
         return metrics.response_rate_table((total.n, total.part), rows)
 
     def reply_time(self, by: str) -> Table:
         """metrics.reply_time."""
-        if by == "channel":
-            names = self._names()
-            merged = self._merge(
-                f"{REPLY}:{by}", self._own(), lambda d, ch, grp, sub: names.get(ch, "")
-            )
-            everyone = _combine(merged.values())
-            spreads = self._spreads(merged)
-            if everyone.measured:
-                spreads[""] = everyone.spread()
-            return metrics.reply_time_table(by, spreads)
-        return metrics.reply_time_table(by, self._by_key(f"{REPLY}:{by}", by, self._own()))
+        if by != "channel":
+            return metrics.reply_time_table(by, self._by_key(f"{REPLY}:{by}", by, self._own()))
+        names = self._names()
+        per_name: dict[str, list[Bins]] = {}
+        for (ch,), bins in self._merge(f"{REPLY}:{by}", self._own(), ("channel_id",)).items():
+            per_name.setdefault(names.get(ch, ""), []).append(bins)
+        merged = {name: _combine(parts) for name, parts in per_name.items()}
+        spreads = self._spreads(merged)
+        everyone = _combine(merged.values()).spread()
+        if everyone is not None:
+            spreads[""] = everyone
+        return metrics.reply_time_table(by, spreads)
 
-    def _by_key(self, metric: str, by: str, channels: set[Any] | None) -> dict[str, Any]:
-        merged = self._merge(metric, channels, lambda d, ch, grp, sub: grp)
-        names = self._group_names(by, merged)
+    def _by_key(self, metric: str, by: str, channels: Channels) -> dict[str, Any]:
+        merged = self._merge(metric, channels, ("key",))
+        names = self._group_names(by, (key for (key,) in merged))
         renamed: dict[str, list[Bins]] = {}
-        for key, bins in merged.items():
+        for (key,), bins in merged.items():
             renamed.setdefault(names.get(key, ""), []).append(bins)
         return self._spreads({name: _combine(parts) for name, parts in renamed.items()})
 
@@ -716,21 +762,25 @@ class Reader:
 
     def sla(self) -> Table:
         """metrics.sla."""
-        merged = self._merge(SLA, self._any(), lambda d, ch, grp, sub: grp)
+        merged = self._merge(SLA, self._any(), ("key",))
         return metrics.sla_table(
-            [(target, bins.n, bins.part) for target, bins in sorted(merged.items()) if bins.n]
+            [(target, bins.n, bins.part) for (target,), bins in sorted(merged.items()) if bins.n]
         )
 
     def fairness(self) -> Table:
         """social.fairness."""
-        merged = self._merge(FAIR, self._own(), lambda d, ch, grp, sub: grp)
+        merged = {
+            label: bins for (label,), bins in self._merge(FAIR, self._own(), ("key",)).items()
+        }
         counts = {label: (bins.n, bins.measured) for label, bins in merged.items() if bins.n}
         return social.fairness_table(counts, self._spreads(merged))
 
     def participation(self) -> social.Participation:
         """social.participation."""
-        people = {int(key) for key in self._merge(PEOPLE, None, lambda d, ch, grp, sub: grp) if key}
-        handoffs = self._merge(HANDOFF, None, lambda d, ch, grp, sub: grp)
+        people = {int(key) for (key,) in self._merge(PEOPLE, ALL_ROWS, ("key",)) if key}
+        handoffs = {
+            status: bins for (status,), bins in self._merge(HANDOFF, ALL_ROWS, ("key",)).items()
+        }
         done = (HandoffStatus.FIXED, HandoffStatus.REPORTED_BACK)
         everything = _combine(handoffs.values())
         return social.Participation(
@@ -745,7 +795,7 @@ class Reader:
 
     def turnaround(self) -> social.Turnarounds:
         """social.turnaround."""
-        turned = self._merge(TURN, None, lambda d, ch, grp, sub: "").get("", Bins())
+        turned = _combine(self._merge(TURN, ALL_ROWS).values())
         spread = turned.spread()
         hours = None if spread is None or spread.median is None else round(spread.median / 3600, 1)
         return social.Turnarounds(turned.n, turned.measured, hours)
