@@ -317,7 +317,7 @@ def run(*, messages: int, days: int, repeats: int) -> dict[str, Any]:
     )
     for name, build_rolled in rollups.TABLES.items():
         timings[f"{name} (rollups, {CHOSEN_DAYS} days)"] = _time(
-            lambda build_rolled=build_rolled: build_rolled(_reader(chosen)), repeats
+            partial(_rolled, build_rolled, chosen), repeats
         )
     owner = add_member(organization, "owner@bench.example", role=Role.ADMIN).user
     client = Client(SERVER_NAME="localhost")
@@ -356,11 +356,11 @@ def _once(started: float) -> dict[str, float]:
     return {"p50_ms": elapsed, "p99_ms": elapsed}
 
 
-def _reader(window: Window) -> rollups.Reader:
+def _rolled(build: Callable[[rollups.Reader], Any], window: Window) -> Any:
     reader = rollups.reader(window)
     if reader is None:
         raise RuntimeError("the chosen range has no rolled days")
-    return reader
+    return build(reader)
 
 
 def _get(client: Client, path: str) -> None:

@@ -106,8 +106,16 @@ def bins() -> list[tuple[float, float, int]]:
     """The histogram's bins as (from, width, first bin number), in order: 2 s wide below a
     minute, 10 s below 10 minutes, 30 s below half an hour, 1 min below an hour, 5 min below
     6 hours, 30 min below a day, 3 h below a week, a day beyond."""
-    edges = ((0, 2), (60, 10), (600, 30), (1800, 60), (HOUR, 300), (6 * HOUR, 1800))
-    edges += ((DAY, 3 * HOUR), (7 * DAY, DAY))
+    edges: tuple[tuple[int, int], ...] = (
+        (0, 2),
+        (60, 10),
+        (600, 30),
+        (1800, 60),
+        (HOUR, 300),
+        (6 * HOUR, 1800),
+        (DAY, 3 * HOUR),
+        (7 * DAY, DAY),
+    )
     scheme, number = [], 0
     for (start, width), (end, _) in zip(edges, (*edges[1:], (None, 0)), strict=True):
         scheme.append((float(start), float(width), number))
