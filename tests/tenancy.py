@@ -28,6 +28,7 @@ TENANT_PARAMETERS = frozenset(
         "playbook",
         "department",
         "destination",
+        "draft",
     }
     | feedback_values.PARAMETERS
     | insights_values.PARAMETERS

@@ -141,7 +141,10 @@ def test_only_the_author_resubmits_and_a_send_back_needs_a_comment(
 
 
 def test_an_edited_approval_sends_the_reviewers_text_once_through_the_outbox(
-    org: Any, trainee: Membership, manager: Membership, smtp: tuple[int, Collecting]  # noqa: F811
+    org: Any,
+    trainee: Membership,
+    manager: Membership,
+    smtp: tuple[int, Collecting],  # noqa: F811
 ) -> None:
     conversation = email_complaint(org, smtp[0])
     draft = hold(conversation, trainee, HOSTILE)
@@ -203,3 +206,87 @@ def test_managers_alone_put_staff_in_training_and_it_is_recorded(
         set_training(teammate, in_training=True, reviewer=foreign)
     with pytest.raises(OrgError):
         set_training(teammate, in_training=True, reviewer=teammate)
+
+
+def test_the_pages_hold_a_reply_show_the_comment_and_count_on_the_team_page(
+    client: Any, complaint: Conversation, trainee: Membership, manager: Membership
+) -> None:
+    page = f"/o/acme/c/{complaint.number}/"
+    client.force_login(trainee.user)
+    client.post(f"{page}reply/", {"text": "<b>Not our problem</b>"})
+    shown = client.get(page).content.decode()
+    assert "Held for review" in shown and "&lt;b&gt;Not our problem&lt;/b&gt;" in shown
+    draft = ReplyDraft.objects.get()
+
+    client.force_login(manager.user)
+    queue = client.get("/o/acme/reviews/").content.decode()
+    assert f"draft-{draft.code}" in queue and "defensive" in queue
+    client.post(f"/o/acme/reviews/{draft.code}/send-back/", {"comment": "Offer <help>."})
+
+    client.force_login(trainee.user)
+    shown = client.get(page).content.decode()
+    assert "Offer &lt;help&gt;." in shown and "Resubmit for review" in shown
+    client.post(f"/o/acme/reviews/{draft.code}/resubmit/", {"text": REWRITE})
+
+    client.force_login(manager.user)
+    client.post(f"/o/acme/reviews/{draft.code}/approve/", {"text": REWRITE})
+    draft.refresh_from_db()
+    assert draft.status == DraftStatus.APPROVED and not draft.edited_by_reviewer
+    team_page = client.get("/o/acme/team/").content.decode()
+    assert 'data-member="tia@acme.example"' in team_page
+    row = team_page.split('data-member="tia@acme.example"')[1].split("</tr>")[0]
+    assert '<td class="drafts">1</td>' in row and '<td class="sent-back">1</td>' in row
+    assert '<td class="first-time">0</td>' in row
+
+
+def test_the_team_page_changes_training_for_managers_only(
+    client: Any, teammate: Membership, manager: Membership
+) -> None:
+    client.force_login(teammate.user)
+    client.post("/o/acme/team/training/", {"member": "owner@acme.example", "in_training": "on"})
+    manager.refresh_from_db()
+    assert not manager.in_training
+    assert b"Save</button>" not in client.get("/o/acme/team/").content
+
+    client.force_login(manager.user)
+    form = {"member": "teammate@acme.example", "in_training": "on", "reviewer": ""}
+    client.post("/o/acme/team/training/", form)
+    teammate.refresh_from_db()
+    assert teammate.in_training and teammate.reviewer is None
+
+
+def test_the_api_answers_a_held_reply_with_202_and_reviews_it(
+    client: Any, complaint: Conversation, trainee: Membership, manager: Membership
+) -> None:
+    client.force_login(trainee.user)
+    answer = client.post(
+        f"/api/v1/orgs/acme/conversations/{complaint.number}/reply",
+        {"text": "Whatever."},
+        content_type="application/json",
+    )
+    assert answer.status_code == 202
+    code = answer.json()["draft"]
+    refused = client.post(
+        f"/api/v1/orgs/acme/reviews/{code}/approve", {}, content_type="application/json"
+    )
+    assert refused.status_code == 400
+
+    client.force_login(manager.user)
+    (queued,) = client.get("/api/v1/orgs/acme/reviews").json()
+    assert queued["code"] == code and queued["tone_flags"][0]["category"] == "hostile"
+    approved = client.post(
+        f"/api/v1/orgs/acme/reviews/{code}/approve",
+        {"text": "We're on it."},
+        content_type="application/json",
+    ).json()
+    assert approved["status"] == "approved" and approved["message"]
+    (tia,) = [
+        m for m in client.get("/api/v1/orgs/acme/team").json() if m["email"] == "tia@acme.example"
+    ]
+    assert (tia["drafts"], tia["approved_first_time"], tia["in_training"]) == (1, 0, True)
+    changed = client.post(
+        "/api/v1/orgs/acme/team/training",
+        {"member": "tia@acme.example", "in_training": False},
+        content_type="application/json",
+    ).json()
+    assert changed["in_training"] is False

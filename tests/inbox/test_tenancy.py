@@ -13,8 +13,9 @@ from earful.customers.merging import merge_customers
 from earful.customers.models import Customer, LinkKind, LinkSuggestion
 from earful.inbox.canned import save_canned_reply
 from earful.inbox.handoffs import hand_off
+from earful.inbox.replies import hold_reply
 from earful.inbox.tickets import add_destination
-from earful.org.models import Department
+from earful.org.models import Department, Membership
 from earful.pipeline.ingest import ingest_batch
 from tests.feedback import tenancy_values as feedback_values
 from tests.helpers import numbered, record
@@ -49,6 +50,8 @@ def values(channel: Any, owner: Any) -> dict[str, str]:
     playbook = save_canned_reply(first.organization, "Escalate", "On it", by=owner, handoff_to=it)
     github = {"repository": "acme/app", "token": "t", "webhook_secret": "s" * 16}
     destination = add_destination(it, "github", github, by=owner)
+    author = Membership.objects.get(organization=first.organization, user=owner)
+    draft = hold_reply(first, "On it", by=author, now=first.started_at)
     extra = {
         **feedback_values.make_values(first.organization, owner),
         **insights_values.make_values(first.organization, owner),
@@ -69,6 +72,7 @@ def values(channel: Any, owner: Any) -> dict[str, str]:
         "playbook": str(playbook.code),
         "department": it.slug,
         "destination": str(destination.code),
+        "draft": str(draft.code),
     }
 
 

@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from ninja.security import django_auth
 
 from earful.api import conversations, customers, destinations, inbox, inbox_settings, messages
+from earful.api import reviews as reviews_api
 from earful.channels.api import router as channels_router
 from earful.errors import DomainError
 from earful.feedback.api import router as feedback_router
@@ -22,6 +23,7 @@ api.add_router("", inbox_settings.router)
 api.add_router("", destinations.router)
 api.add_router("", feedback_router)
 api.add_router("", insights_router)
+reviews_api.install(api)
 
 
 @api.exception_handler(DomainError)

@@ -20,6 +20,7 @@ from earful.inbox.replies import (
     is_private,
     length_limit,
 )
+from earful.inbox.reviews import drafts_on
 from earful.org.models import Department, Event, Membership
 
 TIMELINE_LIMIT = 200
@@ -78,6 +79,8 @@ def conversation_context(
         .filter(organization=organization, target_id=str(conversation.code))
         .order_by("at", "pk"),
         "parents": parents,
+        # A trainee's replies held for review or sent back: shown above the composer.
+        "drafts": drafts_on(conversation, membership),
         "emails": email_addresses(conversation) if email_channel(conversation) else [],
         "limit": length_limit(default.channel) if default else None,
         "private": is_private(default, default.channel) if default else False,

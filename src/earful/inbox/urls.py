@@ -2,6 +2,7 @@ from django.urls import path
 
 from earful.inbox import conversation_views as c
 from earful.inbox import destination_views as d
+from earful.inbox import review_views as r
 from earful.inbox import views
 
 app_name = "inbox"
@@ -38,4 +39,10 @@ urlpatterns = [
     ),
     path("o/<slug:org>/handoffs/<str:handoff>/report-back/", c.report_back, name="report_back"),
     path("o/<slug:org>/messages/<str:message>/correct/", c.correct, name="correct"),
+    path("o/<slug:org>/reviews/", r.reviews_page, name="reviews"),
+    path("o/<slug:org>/reviews/<str:draft>/approve/", r.approve, name="approve_draft"),
+    path("o/<slug:org>/reviews/<str:draft>/send-back/", r.send_back, name="send_back_draft"),
+    path("o/<slug:org>/reviews/<str:draft>/resubmit/", r.resubmit, name="resubmit_draft"),
+    path("o/<slug:org>/team/", r.team_page, name="team"),
+    path("o/<slug:org>/team/training/", r.training, name="training"),
 ]
