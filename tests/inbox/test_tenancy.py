@@ -82,6 +82,8 @@ def test_the_walk_finds_the_tenant_routes() -> None:
     assert "/api/v1/orgs/<org>/conversations/<number>/merge-into/<into>" in ROUTES
     assert "/o/<slug:org>/handoffs/<str:handoff>/fixed/" in ROUTES
     assert "/o/<slug:org>/destinations/<str:destination>/check/" in ROUTES
+    assert "/o/<slug:org>/departments/<slug:department>/notifications/" in ROUTES
+    assert "/o/<slug:org>/notifications/" in ROUTES
     assert len(ROUTES) >= 25
 
 

@@ -7,6 +7,7 @@ from typing import Any, get_origin
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -14,10 +15,16 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from earful.errors import DomainError
-from earful.inbox import tickets, tracker_updates
+from earful.inbox import notifications, tickets, tracker_updates
 from earful.inbox.access import access_destination
 from earful.inbox.destinations import PayloadError, WebhookRejectedError, destination_class
-from earful.inbox.models import Destination, DestinationKind, ExternalTicket, Redaction
+from earful.inbox.models import (
+    Destination,
+    DestinationKind,
+    ExternalTicket,
+    NotificationPolicy,
+    Redaction,
+)
 from earful.org.access import access_department, access_organization
 from earful.org.models import Department, Membership, Role
 
@@ -79,6 +86,12 @@ def departments_page(request: HttpRequest, org: str) -> HttpResponse:
         d.pk: ExternalTicket.objects.filter(destination=d).exclude(state="open").count()
         for d in destinations
     }
+    policies = {
+        p.department_id: p
+        for p in NotificationPolicy.objects.filter(
+            organization=organization, department__isnull=False
+        )
+    }
     rows = [
         {
             "department": department,
@@ -86,6 +99,13 @@ def departments_page(request: HttpRequest, org: str) -> HttpResponse:
                 {"destination": d, "waiting": tickets_waiting[d.pk]}
                 for d in destinations
                 if d.department_id == department.pk
+            ],
+            "notifications": policies.get(department.pk)
+            or NotificationPolicy(organization=organization, department=department),
+            "rooms": [
+                d.get_kind_display()
+                for d in destinations
+                if d.department_id == department.pk and notifications.takes_notifications(d)
             ],
         }
         for department in departments
@@ -154,6 +174,71 @@ def remove_destination(request: HttpRequest, org: str, destination: str) -> Http
     except DomainError as exc:
         messages.error(request, str(exc))
     return redirect("inbox:departments", org=org)
+
+
+def _policy_fields(request: HttpRequest) -> dict[str, Any]:
+    def hour(name: str) -> int | None:
+        value = request.POST.get(name, "").strip()
+        return int(value) if value else None
+
+    try:
+        return {
+            "urgent": request.POST.get("urgent") == "on",
+            "urgency_threshold": float(request.POST.get("urgency_threshold", "0.8")),
+            "sla_breaches": request.POST.get("sla_breaches") == "on",
+            "mentions": request.POST.get("mentions") == "on",
+            "max_per_hour": int(request.POST.get("max_per_hour", "6")),
+            "quiet_from": hour("quiet_from"),
+            "quiet_until": hour("quiet_until"),
+        }
+    except ValueError:
+        raise DomainError("urgency is a number from 0 to 1; limits and hours are whole") from None
+
+
+@login_required
+@require_POST
+def department_notifications(request: HttpRequest, org: str, department: str) -> HttpResponse:
+    """Save what the department's chat rooms hear of, how often, and when not."""
+    try:
+        membership = _managing(request, org)
+        found = access_department(membership.organization, department)
+        notifications.save_policy(
+            membership.organization, department=found, by=request.user, **_policy_fields(request)
+        )
+        messages.success(request, f"{found.name}'s notifications are saved")
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    return redirect("inbox:departments", org=org)
+
+
+@login_required
+def my_notifications(request: HttpRequest, org: str) -> HttpResponse:
+    """A member's own notifications by email: what, how often, and their quiet hours."""
+    membership = access_organization(request.user, org)
+    if request.method == "POST":
+        try:
+            notifications.save_policy(
+                membership.organization,
+                member=membership,
+                by=request.user,
+                **_policy_fields(request),
+            )
+            messages.success(request, "Your notifications are saved")
+        except DomainError as exc:
+            messages.error(request, str(exc))
+        return redirect("inbox:my_notifications", org=org)
+    policy = NotificationPolicy.objects.filter(member=membership).first()
+    return render(
+        request,
+        "inbox/notifications.html",
+        {
+            "organization": membership.organization,
+            "policy": policy
+            or NotificationPolicy(organization=membership.organization, member=membership),
+            "saved": policy is not None,
+            "email": request.user.email if isinstance(request.user, User) else "",
+        },
+    )
 
 
 @csrf_exempt  # Authenticated by the platform's signature or token, not by a browser session.

@@ -259,3 +259,111 @@ class TrackerDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.destination_id}:{self.digest[:12]}"
+
+
+class NotificationPolicy(models.Model):
+    """Who hears of what outside earful: a department's chat rooms, or one member by email;
+    at most so many messages an hour, none in quiet hours (in the SLA policy's time zone)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    department = models.OneToOneField(
+        Department,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notification_policy",
+    )
+    member = models.OneToOneField(
+        "org.Membership",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notification_policy",
+    )
+    urgent = models.BooleanField(default=True)
+    # Triage urgency (0 to 1) from which a customer's new message is news.
+    urgency_threshold = models.FloatField(default=0.8)
+    sla_breaches = models.BooleanField(default=True)
+    mentions = models.BooleanField(default=True)
+    # More than this in an hour are rolled into one summary.
+    max_per_hour = models.PositiveSmallIntegerField(default=6)
+    # Hours of the day (0-23); quiet from `quiet_from` until `quiet_until`, across midnight.
+    quiet_from = models.PositiveSmallIntegerField(null=True, blank=True)
+    quiet_until = models.PositiveSmallIntegerField(null=True, blank=True)
+    # What was already read: what happened before the policy existed is not news.
+    event_cursor = models.PositiveBigIntegerField(default=0)
+    message_cursor = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(department__isnull=False, member__isnull=True)
+                | models.Q(department__isnull=True, member__isnull=False),
+                name="notification_policy_one_recipient",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"notifications for {self.department_id or self.member_id}"
+
+
+class NotificationKind(models.TextChoices):
+    URGENT = "urgent", "New urgent item"
+    SLA_BREACH = "sla_breach", "SLA breach"
+    MENTION = "mention", "Mention in a note"
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", "Waiting"
+    SENT = "sent", "Sent"
+    SUMMARISED = "summarised", "Sent in a summary"
+
+
+class Notification(models.Model):
+    """One thing to tell a department's chat room (`destination`) or a member (by email)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    policy = models.ForeignKey(
+        NotificationPolicy, on_delete=models.CASCADE, related_name="notifications"
+    )
+    destination = models.ForeignKey(Destination, null=True, blank=True, on_delete=models.CASCADE)
+    kind = models.CharField(max_length=16, choices=NotificationKind.choices)
+    # What it is about, so each thing is told once per recipient.
+    key = models.CharField(max_length=100)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    # Written by earful from numbers and labels; customer words only as the redaction allows.
+    title = models.CharField(max_length=200)
+    text = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=12, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
+    )
+    # Not before: the end of quiet hours, or the next try after a failure.
+    due_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    # One per message sent: the items a summary rolled up share it.
+    batch = models.UUIDField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["policy", "destination", "key"],
+                condition=models.Q(destination__isnull=False),
+                name="notification_room_once",
+            ),
+            models.UniqueConstraint(
+                fields=["policy", "key"],
+                condition=models.Q(destination__isnull=True),
+                name="notification_person_once",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "due_at"], name="notification_due"),
+            models.Index(fields=["policy", "sent_at"], name="notification_sent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} ({self.status})"

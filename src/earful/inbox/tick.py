@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from earful.inbox.assignment import auto_assign
 from earful.inbox.handoffs import escalate_overdue
+from earful.inbox.notifications import notify
 from earful.inbox.outbox import deliver_due
 from earful.inbox.sla import check_sla
 from earful.inbox.tickets import open_due_tickets
@@ -33,22 +34,25 @@ class TickReport:
     tickets_opened: int = 0
     tracker_updates: int = 0
     escalated: int = 0
+    notified: int = 0
 
 
 def tick(now: datetime) -> TickReport:
     """Retry due replies and hand-off tickets, read polled trackers, mark new SLA breaches,
-    escalate overdue hand-offs, and auto-assign where organizations want it."""
+    escalate overdue hand-offs, notify people outside earful, and auto-assign where
+    organizations want it."""
     delivered = deliver_due(now)
     opened = open_due_tickets(now)
     updates = poll_destinations(now)
-    breached = assigned = escalated = 0
+    breached = assigned = escalated = notified = 0
     for organization in Organization.objects.order_by("pk"):
         breached += len(check_sla(organization, now))
         escalated += len(escalate_overdue(organization, now))
+        notified += notify(organization, now)
         if organization.auto_assign:
             with transaction.atomic():
                 assigned += len(auto_assign(organization, now=now))
-    return TickReport(delivered, breached, assigned, opened, updates, escalated)
+    return TickReport(delivered, breached, assigned, opened, updates, escalated, notified)
 
 
 def run_ticks(

@@ -28,6 +28,12 @@ urlpatterns = [
         name="add_destination",
     ),
     path(
+        "o/<slug:org>/departments/<slug:department>/notifications/",
+        d.department_notifications,
+        name="department_notifications",
+    ),
+    path("o/<slug:org>/notifications/", d.my_notifications, name="my_notifications"),
+    path(
         "o/<slug:org>/destinations/<str:destination>/check/",
         d.check_destination,
         name="check_destination",

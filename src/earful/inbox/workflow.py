@@ -19,6 +19,7 @@ from earful.conversations.models import (
 )
 from earful.errors import DomainError
 from earful.feedback.requests import after_resolved
+from earful.inbox.models import NotificationPolicy
 from earful.inbox.sla import sync_clocks
 from earful.org.events import record_event
 from earful.org.models import Membership
@@ -92,7 +93,8 @@ def add_note(conversation: Conversation, text: str, *, by: Actor) -> Note:
         author=by if isinstance(by, User) else None,
         text=text,
     )
-    named = [m.user.email for m in mentioned(conversation, text)]
+    members = mentioned(conversation, text)
+    named = [m.user.email for m in members]
     record_event(
         conversation.organization,
         "conversation.note_added",
@@ -101,7 +103,14 @@ def add_note(conversation: Conversation, text: str, *, by: Actor) -> Note:
         after={"note": str(note.code), "mentions": named},
     )
     author = by.email if isinstance(by, User) else ""
-    recipients = [email for email in named if email and email != author]
+    # Members with their own notification settings hear of it there, within their quiet
+    # hours and limits (inbox.notifications), not by an email now.
+    own = set(
+        NotificationPolicy.objects.filter(member__in=members, mentions=True).values_list(
+            "member__user__email", flat=True
+        )
+    )
+    recipients = [email for email in named if email and email != author and email not in own]
     if recipients:
         transaction.on_commit(lambda: _tell_mentioned(conversation, text, author, recipients))
     return note
