@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from earful.conversations.models import Conversation, Message
 from earful.insights import dashboard as boards
 from earful.insights import metrics, rollups, social
 from earful.insights.dashboard import TABLES
@@ -16,6 +17,7 @@ from earful.insights.models import DayRollup, RolledDay
 from earful.insights.scorecard import scorecard
 from earful.insights.sql import Spread, fetch
 from earful.insights.tables import Window
+from earful.org.models import Department
 from tests.insights.conftest import NOW, T0, World, say
 
 # A whole-day range holding the world, rolled up to yesterday of a "now" two days later.
@@ -135,3 +137,21 @@ def test_bins_follow_the_values_in_order(org: Any) -> None:
     ]
     assert numbers == sorted(numbers) and numbers[2] == numbers[1] and numbers[3] == numbers[2] + 1
     assert len(set(numbers)) == len(values) - 1
+
+
+def test_a_reassigned_department_or_a_relabel_rolls_the_old_day_again(
+    world: World, org: Any
+) -> None:
+    organization = world.x.organization
+    rollups.roll(organization, LATER)
+    window = Window(organization, START, END)
+    legal = Department.objects.create(organization=org, name="Counsel", slug="counsel")
+    Conversation.objects.filter(pk=world.small.pk).update(department=legal)
+    assert rollups.roll(organization, LATER).days >= 1
+    departments = rollups.TABLES["reply-time-by-department"](rollups.reader(window))  # type: ignore[arg-type]
+    assert "Counsel" in [row[0] for row in departments.rows]
+    _live_and_rolled(window)
+    Message.objects.filter(external_id="b1").update(sentiment="negative", topic="delivery")
+    assert rollups.roll(organization, LATER).days >= 1
+    _live_and_rolled(window)
+    _live_and_rolled(Window(organization, START, END, world.x))
