@@ -20,6 +20,7 @@ from tests.channels.fakes import FakeServer
 from tests.inbox.conftest import complain
 from tests.inbox.destinations.fake_gitlab import (
     PROJECT,
+    PROJECT_PATH,
     TOKEN,
     WEBHOOK_TOKEN,
     FakeGitlab,
@@ -295,6 +296,7 @@ def test_a_tracker_that_is_down_delays_the_hand_off_and_loses_nothing(
     channel: Any,
     owner: Any,
     client: Client,
+    fake: FakeServer,
     gitlab: FakeGitlab,
     it_gitlab: Destination,
     django_capture_on_commit_callbacks: Any,
@@ -315,14 +317,20 @@ def test_a_tracker_that_is_down_delays_the_hand_off_and_loses_nothing(
     assert tickets.open_due_tickets(NOW + timedelta(seconds=31)) == 0
     ticket.refresh_from_db()
     assert ticket.attempts == 2 and ticket.next_attempt_at == NOW + timedelta(seconds=91)
+    # A proxy's page instead of GitLab's JSON is shown as text, not as Python bytes.
+    fake.reply("POST", rf"{PROJECT_PATH}/issues", 502, b"<html>\n<h1>502 Bad Gateway</h1>\n</html>")
+    assert tickets.open_due_tickets(NOW + timedelta(seconds=92)) == 0
+    ticket.refresh_from_db()
+    assert ticket.last_error == "GitLab answered 502: <html> <h1>502 Bad Gateway</h1> </html>"
+    fake.routes.pop(0)
     gitlab.mode = ""
-    assert tickets.open_due_tickets(NOW + timedelta(minutes=2)) == 1
+    assert tickets.open_due_tickets(NOW + timedelta(minutes=4)) == 1
     assert tickets.open_due_tickets(NOW + timedelta(hours=2)) == 0
 
     ticket.refresh_from_db()
     assert (ticket.state, ticket.external_id, ticket.last_error) == (TicketState.OPEN, "87", "")
     assert len(gitlab.issues) == 1
-    assert Event.objects.filter(verb="handoff.ticket_failed").count() == 2
+    assert Event.objects.filter(verb="handoff.ticket_failed").count() == 3
 
 
 def test_a_rate_limited_or_refused_tracker_is_retried_with_the_reason_shown(

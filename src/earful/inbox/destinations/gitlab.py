@@ -66,6 +66,13 @@ def _folded(label: str) -> str:
     return label.strip().lower().replace("\u2019", "'")
 
 
+def _message(exc: GitlabError) -> str:
+    # A proxy in front of GitLab may answer with a page of HTML, not GitLab's JSON.
+    message = exc.error_message
+    text = message.decode(errors="replace") if isinstance(message, bytes) else str(message)
+    return " ".join(text.split())[:200]
+
+
 def indented(text: str) -> str:
     """Text as an indented code block: GitLab shows it as it is, with no mentions, references,
     links or HTML of the writer's, and no line of it starts a quick action (`/close`).
@@ -116,10 +123,11 @@ class GitlabDestination(Destination):
         except GitlabError as exc:
             if exc.response_code == 429:
                 raise RateLimitedError(rate_limit_until(answered.get("headers", {}))) from None
+            message = _message(exc)
             if exc.response_code == 403:
-                raise AuthError(f"GitLab refused the token (403: {exc.error_message})") from None
+                raise AuthError(f"GitLab refused the token (403: {message})") from None
             status = exc.response_code or "no answer"
-            raise ConnectorError(f"GitLab answered {status}: {exc.error_message}") from None
+            raise ConnectorError(f"GitLab answered {status}: {message}") from None
         except requests.RequestException as exc:
             raise ConnectorError(f"GitLab could not be reached: {exc.__class__.__name__}") from None
 

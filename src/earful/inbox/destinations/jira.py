@@ -131,7 +131,8 @@ class JiraDestination(Destination):
 
     def _error(self, exc: JIRAError) -> Exception:
         status = exc.status_code
-        message = exc.text or ""
+        # A proxy in front of Jira may answer with a page of HTML, not Jira's JSON.
+        message = " ".join((exc.text or "").split())[:200]
         if status in (401, 403):
             return AuthError(
                 f"Jira refused the credentials ({status}{': ' if message else ''}{message})"
