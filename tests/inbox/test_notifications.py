@@ -26,6 +26,7 @@ from earful.org.models import Department, Event, Membership
 from tests.channels.fakes import FakeServer
 from tests.inbox.conftest import complain
 from tests.inbox.destinations.fake_slack import CHANNEL, SIGNING_SECRET, TOKEN, FakeSlack
+from tests.inbox.destinations.fake_teams import FakeTeams
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 WORDS = "My card was charged twice, call me at +1 555 123 4567"
@@ -149,6 +150,31 @@ def test_the_customers_name_goes_only_where_the_room_shares_it(
     assert "charged twice" not in posted_text(slack)
 
 
+def test_each_of_the_departments_rooms_hears_of_it_once(
+    org: Any,
+    channel: Any,
+    owner: Any,
+    it: Department,
+    fake: FakeServer,
+    slack: FakeSlack,
+    it_slack: Destination,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    teams = FakeTeams(fake)
+    tickets.add_destination(it, "teams", {"webhook_url": teams.url}, by=owner)
+    notifications.save_policy(org, department=it, by=owner)
+    talk = handed_to_it(channel, owner, "c1", django_capture_on_commit_callbacks)
+    scored(talk, 0.9)
+
+    assert notifications.notify(org, NOW) == 2
+    assert notifications.notify(org, NOW + timedelta(minutes=5)) == 0
+
+    assert notices(slack) == [f"Urgent: #CASE-{talk.number} needs a reply"]
+    # Teams got the hand-off's card, then the notification's.
+    title = teams.cards[-1]["body"][0]["inlines"][0]["text"]
+    assert len(teams.cards) == 2 and title == f"Urgent: #CASE-{talk.number} needs a reply"
+
+
 def test_an_sla_breach_and_a_mention_reach_slack_and_the_mentioned_persons_email(
     org: Any,
     channel: Any,
@@ -163,6 +189,7 @@ def test_an_sla_breach_and_a_mention_reach_slack_and_the_mentioned_persons_email
     notifications.save_policy(org, department=it, by=owner)
     notifications.save_policy(org, member=it_member, by=it_member.user)
     conversation = handed_to_it(channel, owner, "c1", django_capture_on_commit_callbacks)
+    assign(conversation, it_member, by=owner)
     reference = f"#CASE-{conversation.number}"
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -171,7 +198,7 @@ def test_an_sla_breach_and_a_mention_reach_slack_and_the_mentioned_persons_email
     # Ivy has her own settings: the mention reaches her through them, not straight away.
     assert [m.to for m in mailoutbox] == [["owner@acme.example"]]
 
-    assert notifications.notify(org, NOW) == 3
+    assert notifications.notify(org, NOW) == 4
 
     assert notices(slack) == [
         f"SLA breach: {reference}",
@@ -179,10 +206,11 @@ def test_an_sla_breach_and_a_mention_reach_slack_and_the_mentioned_persons_email
     ]
     assert "First response was due 2026-11-01 11:00 UTC" in posted_text(slack)
     assert "check the refund" not in posted_text(slack)
-    mail = mailoutbox[-1]
-    assert mail.to == ["ivy@acme.example"]
-    assert mail.subject == f"[earful] owner mentioned you on {reference}"
-    assert "check the refund" not in mail.body and "charged twice" not in mail.body
+    breach, mention = mailoutbox[1:]
+    assert breach.to == mention.to == ["ivy@acme.example"]
+    assert breach.subject == f"[earful] SLA breach: {reference}"
+    assert mention.subject == f"[earful] owner mentioned you on {reference}"
+    assert "check the refund" not in mention.body and "charged twice" not in mention.body
 
 
 def test_without_own_settings_a_mention_is_emailed_at_once_as_before(

@@ -226,12 +226,15 @@ class _News:
 def _read_news(organization: Organization, policies: list[NotificationPolicy]) -> _News:
     event_from = min(p.event_cursor for p in policies)
     message_from = min(p.message_cursor for p in policies)
+    # The tops are read first: what is written meanwhile is the next tick's.
+    latest = Event.objects.filter(organization=organization).aggregate(top=Max("pk"))["top"]
     events = list(
-        Event.objects.filter(organization=organization, verb__in=VERBS, pk__gt=event_from)
+        Event.objects.filter(
+            organization=organization, verb__in=VERBS, pk__gt=event_from, pk__lte=latest or 0
+        )
         .select_related("actor")
         .order_by("pk")[:READ_LIMIT]
     )
-    latest = Event.objects.filter(organization=organization).aggregate(top=Max("pk"))["top"]
     # Past a full page, the next tick goes on from the last event read.
     event_top = events[-1].pk if len(events) == READ_LIMIT else max(latest or 0, event_from)
     message_top = (
