@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "earful.inbox",
     "earful.feedback",
     "earful.insights",
+    "earful.publishing",
 ]
 
 MIDDLEWARE = [

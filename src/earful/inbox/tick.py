@@ -20,6 +20,7 @@ from earful.inbox.tickets import open_due_tickets
 from earful.inbox.tracker_updates import poll_destinations
 from earful.insights.tick import insights_tick
 from earful.org.models import Organization
+from earful.publishing.services import publish_due
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ def tick(now: datetime) -> TickReport:
     escalate overdue hand-offs, notify people outside earful, and auto-assign where
     organizations want it."""
     delivered = deliver_due(now)
+    publish_due(now)
     opened = open_due_tickets(now)
     updates = poll_destinations(now)
     breached = assigned = escalated = notified = 0
