@@ -75,6 +75,11 @@ def _settings_from(request: HttpRequest, kind: str) -> dict[str, Any]:
     return values
 
 
+def _answers_back(kind: str) -> bool:
+    cls = destination_class(kind)
+    return cls is None or cls.answers_back
+
+
 @login_required
 def departments_page(request: HttpRequest, org: str) -> HttpResponse:
     """Each department with its outside destinations, their last check and open tickets."""
@@ -96,7 +101,11 @@ def departments_page(request: HttpRequest, org: str) -> HttpResponse:
         {
             "department": department,
             "destinations": [
-                {"destination": d, "waiting": tickets_waiting[d.pk]}
+                {
+                    "destination": d,
+                    "waiting": tickets_waiting[d.pk],
+                    "answers_back": _answers_back(d.kind),
+                }
                 for d in destinations
                 if d.department_id == department.pk
             ],

@@ -142,3 +142,13 @@ def test_a_notice_is_a_card_and_a_bad_body_is_named(teams: FakeTeams) -> None:
     teams.mode = "unreadable"
     with pytest.raises(ConnectorError, match="400: Bad payload received"):
         destination.notify(Notice("x", "y", "https://e/"))
+
+
+def test_the_departments_page_shows_no_webhook_address_for_teams(
+    owner: Any, client: Any, it_teams: Destination
+) -> None:
+    client.force_login(owner)
+    page = client.get("/o/acme/departments/").content.decode()
+
+    assert "none: Microsoft Teams only hears from earful" in page
+    assert f"/hooks/destinations/{it_teams.code}/" not in page
