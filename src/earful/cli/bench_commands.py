@@ -106,3 +106,62 @@ def _print(figures: dict[str, Any]) -> None:
     console.print(table)
     if "http_load" in figures:
         console.print(f"HTTP load: {figures['http_load']}")
+
+
+def bench_promo(
+    twcs: Annotated[
+        Path | None,
+        typer.Option(
+            help="twcs CSV whose brand replies are the engaging examples "
+            "(default: ../shared/data/twcs/twcs_head.csv)."
+        ),
+    ] = None,
+    show_misses: Annotated[
+        bool, typer.Option(help="List the dev half's misses (never the held-out half's).")
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Precision, recall, F1 and accuracy of the promotional-or-engaging rule, per half."""
+    from earful.bench.promo import run
+    from earful.triage.training.data import default_data_dir
+
+    if twcs is None:
+        twcs = default_data_dir() / "twcs" / "twcs_head.csv"
+    if not twcs.is_file():
+        raise typer.BadParameter(
+            f"{twcs} not found (see ../shared/data/README.md)", param_hint="--twcs"
+        )
+    figures = run(twcs, show_misses=show_misses)
+    if json_output:
+        typer.echo(json.dumps(figures))
+        return
+    console = Console()
+    table = Table(title="promotional (positive) or engaging")
+    for column in ("half", "promo", "engaging", "P", "R", "F1", "acc", "TP/FP/FN/TN"):
+        table.add_column(column, justify="left" if column == "half" else "right")
+    for half in ("dev", "held_out", "all"):
+        f = figures[half]
+        matrix = "/".join(
+            str(f["confusion"][k])
+            for k in ("true_positive", "false_positive", "false_negative", "true_negative")
+        )
+        table.add_row(
+            half,
+            str(f["promotional"]),
+            str(f["engaging"]),
+            f"{f['precision']:.3f}",
+            f"{f['recall']:.3f}",
+            f"{f['f1']:.3f}",
+            f"{f['accuracy']:.3f}",
+            matrix,
+        )
+    console.print(table)
+    for half in ("dev", "held_out"):
+        parts = [
+            f"{name}: {s['right']}/{s['posts']} right"
+            for name, s in figures[half]["by_source"].items()
+        ]
+        console.print(f"{half}: " + "; ".join(parts))
+    for miss in figures.get("dev_misses", []):
+        called = "engaging" if miss["promotional"] else "promotional"
+        console.print(f"dev miss (called {called}, {miss['source']}): {miss['text']}", markup=False)

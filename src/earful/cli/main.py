@@ -219,6 +219,7 @@ bench.command("pipeline", help=pipeline_commands.bench_pipeline.__doc__)(
     pipeline_commands.bench_pipeline
 )
 bench.command("inbox", help=bench_commands.bench_inbox.__doc__)(bench_commands.bench_inbox)
+bench.command("promo", help=bench_commands.bench_promo.__doc__)(bench_commands.bench_promo)
 feedback_commands.register(app, bench)
 insights_commands.register(app, bench)
 
