@@ -290,3 +290,12 @@ def test_the_api_answers_a_held_reply_with_202_and_reviews_it(
         content_type="application/json",
     ).json()
     assert changed["in_training"] is False
+
+
+def test_approving_the_text_as_a_browser_sends_it_back_is_not_an_edit(
+    complaint: Conversation, trainee: Membership, manager: Membership
+) -> None:
+    draft = hold(complaint, trainee, "Thanks for waiting.\nWe're on it.")
+    approve(draft, by=manager, now=NOW, text="Thanks for waiting.\r\nWe're on it.\r\n")
+    draft.refresh_from_db()
+    assert not draft.edited_by_reviewer and draft.text == "Thanks for waiting.\nWe're on it."

@@ -237,6 +237,11 @@ def deliver_reply(
     return message
 
 
+def draft_text(text: str) -> str:
+    """A draft's text as stored and compared: trimmed, with browsers' CRLF line ends as LF."""
+    return text.replace("\r\n", "\n").strip()
+
+
 def tone_findings(text: str) -> tuple[list[dict[str, str]], str]:
     """The tone guard's flags as stored on a draft, and its suggested rewrite."""
     result = check_tone(text)
@@ -263,7 +268,7 @@ def hold_reply(
         author=by.user,
         parent=ready.parent,
         email_to=email_to.lower(),
-        text=text.strip(),
+        text=draft_text(text),
         tone_flags=flags,
         tone_suggestion=suggestion,
         created_at=now,

@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404
 from earful.conversations.access import parse_code
 from earful.conversations.models import Conversation
 from earful.errors import DomainError
-from earful.inbox.replies import deliver_reply, prepare_reply, tone_findings
+from earful.inbox.replies import deliver_reply, draft_text, prepare_reply, tone_findings
 from earful.inbox.review_models import DraftStatus, ReplyDraft
 from earful.org.events import record_event
 from earful.org.models import Membership, Organization, Role
@@ -73,9 +73,9 @@ def approve(
     """Send a held reply (as written, or with the reviewer's edit) as the trainee's reply."""
     _check_reviewer(draft, by)
     current = _locked(draft, DraftStatus.HELD)
-    edited = text is not None and text.strip() != current.text
+    edited = text is not None and draft_text(text) != current.text
     if text is not None and edited:
-        current.text = text.strip()
+        current.text = draft_text(text)
         current.tone_flags, current.tone_suggestion = tone_findings(current.text)
     message = deliver_reply(
         current.conversation,
@@ -137,7 +137,7 @@ def resubmit(draft: ReplyDraft, *, by: Membership, text: str, now: datetime) -> 
         raise ReviewError("only the reply's author can rewrite it")
     current = _locked(draft, DraftStatus.SENT_BACK)
     prepare_reply(current.conversation, text, parent=current.parent, email_to=current.email_to)
-    current.text = text.strip()
+    current.text = draft_text(text)
     current.tone_flags, current.tone_suggestion = tone_findings(current.text)
     current.status = DraftStatus.HELD
     current.updated_at = now
