@@ -225,7 +225,7 @@ def _sources(org: int, a: datetime, b: datetime) -> list[tuple[str, str, list[An
                 _turns("m.conversation_id", str(ANY), group)
                 + " UNION ALL "
                 + _turns("m.conversation_id, m.channel_id", "t.channel_id", group),
-                [org, org, a, b, a, b] * 2,
+                [org, a, b, a, b] * 2,
             )
         )
     finished = (
@@ -302,7 +302,9 @@ def _sources(org: int, a: datetime, b: datetime) -> list[tuple[str, str, list[An
 
 def _turns(partition: str, channel: str, group: str) -> str:
     """Next-response turns answered on days [%s, %s), keyed by the day of the message of ours
-    before the turn (a window holds the turn only if it holds both ends)."""
+    before the turn (a window holds the turn only if it holds both ends). The conversations
+    are picked by id alone, so each one's messages come off its (conversation, created_at)
+    index."""
     return f"""
         SELECT {_day("t.next_out")} AS d, {channel} AS ch, {group} AS grp, '' AS sub,
                {_day("t.prev_at")} AS fd, {seconds_between("t.next_out", "t.created_at")} AS secs,
@@ -316,7 +318,7 @@ def _turns(partition: str, channel: str, group: str) -> str:
                        ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING
                    ) AS next_out
             FROM {M} m
-            WHERE m.organization_id = %s AND m.conversation_id IN (
+            WHERE m.conversation_id IN (
                 SELECT x.conversation_id FROM {M} x WHERE x.organization_id = %s
                 AND x.created_at >= %s AND x.created_at < %s
             )
