@@ -74,6 +74,8 @@ class Conversation(models.Model):
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.OPEN)
     priority = models.SmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
     urgency = models.FloatField(default=0.0)
+    # When `urgency` was last computed: the inbox tick ages waiting conversations from it.
+    urgency_at = models.DateTimeField(null=True, blank=True)
     origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.INBOUND)
     customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL)
     assignee = models.ForeignKey(
@@ -107,6 +109,7 @@ class Conversation(models.Model):
         indexes = [
             models.Index(fields=["organization", "status", "waiting_since"]),
             models.Index(fields=["organization", "last_message_at"]),
+            models.Index(fields=["organization", "urgency_at"], name="conversation_urgency_age"),
             # Each queue walks one of these in its sort order and stops at the page.
             models.Index(
                 models.F("organization"), *URGENCY_ORDER, name="conversation_urgency_order"

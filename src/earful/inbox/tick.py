@@ -18,6 +18,7 @@ from earful.inbox.outbox import deliver_due
 from earful.inbox.sla import check_sla
 from earful.inbox.tickets import open_due_tickets
 from earful.inbox.tracker_updates import poll_destinations
+from earful.inbox.urgency import refresh_waiting
 from earful.insights.tick import insights_tick
 from earful.org.models import Organization
 from earful.publishing.services import publish_due
@@ -40,8 +41,8 @@ class TickReport:
 
 def tick(now: datetime) -> TickReport:
     """Retry due replies and hand-off tickets, read polled trackers, mark new SLA breaches,
-    escalate overdue hand-offs, notify people outside earful, and auto-assign where
-    organizations want it."""
+    age waiting conversations' urgency, escalate overdue hand-offs, notify people outside
+    earful, and auto-assign where organizations want it."""
     delivered = deliver_due(now)
     publish_due(now)
     opened = open_due_tickets(now)
@@ -49,6 +50,7 @@ def tick(now: datetime) -> TickReport:
     breached = assigned = escalated = notified = 0
     for organization in Organization.objects.order_by("pk"):
         breached += len(check_sla(organization, now))
+        refresh_waiting(organization, now)
         escalated += len(escalate_overdue(organization, now))
         notified += notify(organization, now)
         if organization.auto_assign:

@@ -28,6 +28,7 @@ from earful.customers.linking import (
 )
 from earful.customers.models import Identity
 from earful.customers.services import ResolvedIdentities, resolve_identities
+from earful.inbox.urgency import message_urgency, refresh_urgency
 from earful.org.events import record_event
 from earful.org.models import Organization
 from earful.pipeline.engine import enqueue, scale_out
@@ -228,7 +229,10 @@ def _store(channel: Channel, items: list[_Item]) -> int:
         for message, item in zip(messages, items, strict=True):
             if item.labels is not None:
                 apply_labels(message, item.labels, model=item.model)
+                audience = message.identity.audience_size if message.identity else None
+                message.urgency = message_urgency(message, audience)
         touched = store_threaded(organization, messages)
+        refresh_urgency(touched, timezone.now())
         suggest_links(organization, {i.customer_id for i in identities.values()})
         RawMessage.objects.filter(pk__in=mine).update(processed_at=timezone.now(), error="")
         record_event(
