@@ -116,8 +116,9 @@ def test_a_held_post_goes_out_by_itself_once_the_complaint_is_answered(
     assert post.state == PostState.HELD
 
     with run_on_commit():
-        send_reply_to_customer(waiting, "So sorry, rebooked you on the 14:05", by=agent.user,
-                               now=later)
+        send_reply_to_customer(
+            waiting, "So sorry, rebooked you on the 14:05", by=agent.user, now=later
+        )
         publish_due(later + timedelta(minutes=1))
         publish_due(later + timedelta(minutes=2))
     post.refresh_from_db()
@@ -130,13 +131,19 @@ def test_a_recent_spike_alert_holds_the_post_and_an_old_one_does_not(
     org: Any, manager: Membership, mastodon: Channel, instance: FakeMastodon, run_on_commit: Any
 ) -> None:
     Alert.objects.create(
-        organization=org, kind=AlertKind.NEGATIVITY, key="old", summary="Old spike",
+        organization=org,
+        kind=AlertKind.NEGATIVITY,
+        key="old",
+        summary="Old spike",
         created_at=NOW - timedelta(hours=7),
     )
     assert go(manager, mastodon, ENGAGING, run_on_commit).state == PostState.PUBLISHED
 
     Alert.objects.create(
-        organization=org, kind=AlertKind.VOLUME, key="new", summary="Volume 5x usual",
+        organization=org,
+        kind=AlertKind.VOLUME,
+        key="new",
+        summary="Volume 5x usual",
         created_at=NOW - timedelta(hours=1),
     )
     held = go(manager, mastodon, ENGAGING + "!", run_on_commit)

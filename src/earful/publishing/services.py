@@ -174,9 +174,7 @@ def cancel(member: Membership, post: Post) -> Post:
     before = {"state": post.state}
     post.state = PostState.CANCELLED
     post.save(update_fields=["state"])
-    record_event(
-        post.organization, "post.cancelled", actor=member.user, target=post, before=before
-    )
+    record_event(post.organization, "post.cancelled", actor=member.user, target=post, before=before)
     return post
 
 

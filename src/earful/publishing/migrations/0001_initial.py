@@ -7,82 +7,189 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('channels', '0004_raw_message_dead_letters'),
-        ('conversations', '0005_handoff_tracker_states'),
-        ('org', '0006_event_target_index'),
+        ("channels", "0004_raw_message_dead_letters"),
+        ("conversations", "0005_handoff_tracker_states"),
+        ("org", "0006_event_target_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Post',
+            name="Post",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('text', models.TextField()),
-                ('overrides', models.JSONField(blank=True, default=dict)),
-                ('state', models.CharField(choices=[('draft', 'Draft'), ('scheduled', 'Scheduled'), ('held', 'Held by the listen-first gate'), ('publishing', 'Publishing'), ('published', 'Published'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='draft', max_length=12)),
-                ('scheduled_at', models.DateTimeField(blank=True, null=True)),
-                ('hold_reasons', models.JSONField(blank=True, default=list)),
-                ('checked_at', models.DateTimeField(blank=True, null=True)),
-                ('override_reason', models.TextField(blank=True)),
-                ('published_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='org.organization')),
-                ('override_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("text", models.TextField()),
+                ("overrides", models.JSONField(blank=True, default=dict)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("scheduled", "Scheduled"),
+                            ("held", "Held by the listen-first gate"),
+                            ("publishing", "Publishing"),
+                            ("published", "Published"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="draft",
+                        max_length=12,
+                    ),
+                ),
+                ("scheduled_at", models.DateTimeField(blank=True, null=True)),
+                ("hold_reasons", models.JSONField(blank=True, default=list)),
+                ("checked_at", models.DateTimeField(blank=True, null=True)),
+                ("override_reason", models.TextField(blank=True)),
+                ("published_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="org.organization"
+                    ),
+                ),
+                (
+                    "override_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='PostMedia',
+            name="PostMedia",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('path', models.CharField(max_length=200)),
-                ('content_type', models.CharField(max_length=40)),
-                ('size', models.PositiveIntegerField()),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('description', models.CharField(blank=True, max_length=1500)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='org.organization')),
-                ('post', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='media', to='publishing.post')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("path", models.CharField(max_length=200)),
+                ("content_type", models.CharField(max_length=40)),
+                ("size", models.PositiveIntegerField()),
+                ("name", models.CharField(blank=True, max_length=200)),
+                ("description", models.CharField(blank=True, max_length=1500)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="org.organization"
+                    ),
+                ),
+                (
+                    "post",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="media",
+                        to="publishing.post",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='PostTarget',
+            name="PostTarget",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='channels.channel')),
-                ('message', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='post_target', to='conversations.message')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='org.organization')),
-                ('post', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='targets', to='publishing.post')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="channels.channel",
+                    ),
+                ),
+                (
+                    "message",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="post_target",
+                        to="conversations.message",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="org.organization"
+                    ),
+                ),
+                (
+                    "post",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="targets",
+                        to="publishing.post",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='PublishSettings',
+            name="PublishSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('unanswered_minutes', models.PositiveIntegerField(default=60)),
-                ('check_unanswered', models.BooleanField(default=True)),
-                ('alert_hours', models.PositiveIntegerField(default=6)),
-                ('check_alerts', models.BooleanField(default=True)),
-                ('check_promotion', models.BooleanField(default=True)),
-                ('organization', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, to='org.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("unanswered_minutes", models.PositiveIntegerField(default=60)),
+                ("check_unanswered", models.BooleanField(default=True)),
+                ("alert_hours", models.PositiveIntegerField(default=6)),
+                ("check_alerts", models.BooleanField(default=True)),
+                ("check_promotion", models.BooleanField(default=True)),
+                (
+                    "organization",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, to="org.organization"
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='post',
-            index=models.Index(fields=['state', 'scheduled_at'], name='publishing__state_cb905f_idx'),
+            model_name="post",
+            index=models.Index(
+                fields=["state", "scheduled_at"], name="publishing__state_cb905f_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='post',
-            index=models.Index(fields=['organization', 'scheduled_at'], name='publishing__organiz_9d9632_idx'),
+            model_name="post",
+            index=models.Index(
+                fields=["organization", "scheduled_at"], name="publishing__organiz_9d9632_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='posttarget',
-            constraint=models.UniqueConstraint(fields=('post', 'channel'), name='post_target_unique'),
+            model_name="posttarget",
+            constraint=models.UniqueConstraint(
+                fields=("post", "channel"), name="post_target_unique"
+            ),
         ),
     ]
