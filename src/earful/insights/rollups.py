@@ -302,9 +302,9 @@ def _sources(org: int, a: datetime, b: datetime) -> list[tuple[str, str, list[An
 
 def _turns(partition: str, channel: str, group: str) -> str:
     """Next-response turns answered on days [%s, %s), keyed by the day of the message of ours
-    before the turn (a window holds the turn only if it holds both ends). The conversations
-    are picked by id alone, so each one's messages come off its (conversation, created_at)
-    index."""
+    before the turn (a window holds the turn only if it holds both ends). Only conversations
+    with a message of ours on those days can have one; they are picked by id alone, so each
+    one's messages come off its (conversation, created_at) index."""
     return f"""
         SELECT {_day("t.next_out")} AS d, {channel} AS ch, {group} AS grp, '' AS sub,
                {_day("t.prev_at")} AS fd, {seconds_between("t.next_out", "t.created_at")} AS secs,
@@ -320,7 +320,7 @@ def _turns(partition: str, channel: str, group: str) -> str:
             FROM {M} m
             WHERE m.conversation_id IN (
                 SELECT x.conversation_id FROM {M} x WHERE x.organization_id = %s
-                AND x.created_at >= %s AND x.created_at < %s
+                AND x.direction = 'out' AND x.created_at >= %s AND x.created_at < %s
             )
             WINDOW turns AS (PARTITION BY {partition} ORDER BY m.created_at, m.id)
         ) t
