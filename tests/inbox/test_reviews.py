@@ -6,9 +6,12 @@ from typing import Any
 
 import pytest
 
-from earful.conversations.models import Conversation, Direction
+from earful.conversations.models import Conversation, Direction, HandoffStatus
+from earful.inbox import handoffs
+from earful.inbox.canned import save_canned_reply
 from earful.inbox.models import OutboxItem, OutboxStatus
 from earful.inbox.outbox import deliver
+from earful.inbox.playbooks import run_playbook
 from earful.inbox.replies import ReplyHeldError, send_reply_to_customer
 from earful.inbox.review_models import DraftStatus, ReplyDraft
 from earful.inbox.reviews import (
@@ -20,7 +23,7 @@ from earful.inbox.reviews import (
     send_back,
     team,
 )
-from earful.org.models import Event, Membership, Role
+from earful.org.models import Department, Event, Membership, Role
 from earful.org.services import OrgError, add_member, set_training
 from earful.org.training import needs_approval, reviewers_for
 from tests.inbox.conftest import NOW
@@ -299,3 +302,44 @@ def test_approving_the_text_as_a_browser_sends_it_back_is_not_an_edit(
     approve(draft, by=manager, now=NOW, text="Thanks for waiting.\r\nWe're on it.\r\n")
     draft.refresh_from_db()
     assert not draft.edited_by_reviewer and draft.text == "Thanks for waiting.\nWe're on it."
+
+
+def test_a_trainees_report_back_is_held_and_its_approval_tells_the_hand_off(
+    org: Any, complaint: Conversation, trainee: Membership, manager: Membership
+) -> None:
+    it = Department.objects.get(organization=org, slug="it")
+    handoff = handoffs.hand_off(complaint, it, "Router?", by=manager.user, now=NOW)
+    handoffs.mark_fixed(handoff, "Firmware 2.1", by=manager.user, now=NOW)
+
+    with pytest.raises(ReplyHeldError) as held:
+        handoffs.report_back(handoff, "It's fixed now.", by=trainee.user, now=NOW)
+    handoff.refresh_from_db()
+    assert handoff.status == HandoffStatus.FIXED
+    draft = ReplyDraft.objects.get(pk=held.value.draft.pk)
+    assert draft.handoff == handoff and draft.status == DraftStatus.HELD
+
+    approve(draft, by=manager, now=NOW)
+
+    handoff.refresh_from_db()
+    assert handoff.status == HandoffStatus.REPORTED_BACK
+    assert handoff.reported_back_message is not None
+    assert handoff.reported_back_message.text.startswith("It's fixed now.")
+    assert Event.objects.filter(verb="handoff.reported_back").count() == 1
+
+
+def test_a_trainees_playbook_runs_its_actions_and_holds_its_reply(
+    org: Any, complaint: Conversation, trainee: Membership, manager: Membership
+) -> None:
+    it = Department.objects.get(organization=org, slug="it")
+    playbook = save_canned_reply(
+        org, "Escalate", "Passing this to IT.", by=manager.user, handoff_to=it
+    )
+
+    with pytest.raises(ReplyHeldError):
+        run_playbook(complaint, playbook, by=trainee.user, now=NOW)
+
+    assert complaint.handoffs.get().to_department == it
+    assert ReplyDraft.objects.get().text == "Passing this to IT."
+    assert not complaint.messages.filter(direction=Direction.OUT).exists()
+    run = Event.objects.get(verb="playbook.run")
+    assert run.after["reply"] is None and run.after["held"] == str(ReplyDraft.objects.get().code)

@@ -27,12 +27,13 @@ from earful.conversations.models import (
 )
 from earful.conversations.stitching import case_reference
 from earful.errors import DomainError
-from earful.inbox.replies import send_reply_to_customer
+from earful.inbox.replies import ReplyHeldError, hold_reply, send_reply_to_customer
 from earful.inbox.sla import add_business_time, policy_for, sync_clocks
 from earful.inbox.tickets import queue_tickets
 from earful.org.access import manager_emails
 from earful.org.events import record_event
 from earful.org.models import Department, Membership, Organization, Role
+from earful.org.training import membership_of, needs_approval
 
 Actor = User | AnonymousUser | None
 
@@ -158,12 +159,30 @@ def report_back_draft(handoff: Handoff) -> str:
     )
 
 
-@transaction.atomic
 def report_back(handoff: Handoff, text: str, *, by: Actor, now: datetime) -> Message:
-    """Send the report back to the customer and close the hand-off."""
+    """Send the report back to the customer and close the hand-off.
+
+    From a member in training the report is held for review instead (ReplyHeldError, raised
+    after the draft is stored); approving it tells the hand-off then (`mark_told`).
+    """
     if handoff.status not in TO_REPORT_BACK:
         raise DomainError("only a closed hand-off (fixed or won't fix) can be reported back")
-    message = send_reply_to_customer(handoff.conversation, text, by=by, now=now)
+    membership = membership_of(by, handoff.organization_id)
+    if needs_approval(membership):
+        assert membership is not None
+        with transaction.atomic():
+            draft = hold_reply(handoff.conversation, text, by=membership, now=now, handoff=handoff)
+        raise ReplyHeldError(draft)
+    with transaction.atomic():
+        message = send_reply_to_customer(handoff.conversation, text, by=by, now=now)
+        mark_told(handoff, message, by=by)
+    return message
+
+
+def mark_told(handoff: Handoff, message: Message, *, by: Actor) -> None:
+    """Record that this reply told the customer about the closed hand-off."""
+    if handoff.status not in TO_REPORT_BACK:
+        return
     handoff.status = HandoffStatus.REPORTED_BACK
     handoff.reported_back_message = message
     handoff.save(update_fields=["status", "reported_back_message"])
@@ -174,7 +193,6 @@ def report_back(handoff: Handoff, text: str, *, by: Actor, now: datetime) -> Mes
         target=handoff.conversation,
         after={"handoff": str(handoff.code), "message": str(message.code)},
     )
-    return message
 
 
 def _membership(conversation: Conversation, by: Actor) -> Membership | None:

@@ -14,6 +14,7 @@ from earful.channels.outgoing import channel_for_reply
 from earful.conversations.models import (
     Conversation,
     Direction,
+    Handoff,
     Message,
     MessageKind,
     Status,
@@ -258,6 +259,7 @@ def hold_reply(
     now: datetime,
     parent: Message | None = None,
     email_to: str = "",
+    handoff: Handoff | None = None,
 ) -> ReplyDraft:
     """Keep a trainee's reply as a draft for review, with the tone guard's findings."""
     ready = prepare_reply(conversation, text, parent=parent, email_to=email_to)
@@ -268,6 +270,7 @@ def hold_reply(
         author=by.user,
         parent=ready.parent,
         email_to=email_to.lower(),
+        handoff=handoff,
         text=draft_text(text),
         tone_flags=flags,
         tone_suggestion=suggestion,

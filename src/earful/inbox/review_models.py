@@ -37,6 +37,10 @@ class ReplyDraft(models.Model):
         Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     email_to = models.EmailField(blank=True)
+    # Set when the reply reports a fixed hand-off back: approving it tells the hand-off too.
+    handoff = models.ForeignKey(
+        "conversations.Handoff", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     text = models.TextField()
     status = models.CharField(max_length=10, choices=DraftStatus.choices, default=DraftStatus.HELD)
     # The tone guard's findings on the text as last submitted: [{category, reason, phrase}].

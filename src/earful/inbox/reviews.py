@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404
 from earful.conversations.access import parse_code
 from earful.conversations.models import Conversation
 from earful.errors import DomainError
+from earful.inbox.handoffs import mark_told
 from earful.inbox.replies import deliver_reply, draft_text, prepare_reply, tone_findings
 from earful.inbox.review_models import DraftStatus, ReplyDraft
 from earful.org.events import record_event
@@ -86,6 +87,8 @@ def approve(
         email_to=current.email_to,
         approved_by=by.user,
     )
+    if current.handoff is not None:
+        mark_told(current.handoff, message, by=current.author)
     current.status = DraftStatus.APPROVED
     current.message = message
     current.reviewed_by = by.user
