@@ -343,3 +343,16 @@ def test_a_trainees_playbook_runs_its_actions_and_holds_its_reply(
     assert not complaint.messages.filter(direction=Direction.OUT).exists()
     run = Event.objects.get(verb="playbook.run")
     assert run.after["reply"] is None and run.after["held"] == str(ReplyDraft.objects.get().code)
+
+
+def test_the_page_says_a_held_reply_is_held_not_refused(
+    complaint: Conversation, trainee: Membership, client: Any
+) -> None:
+    client.force_login(trainee.user)
+
+    page = client.post(
+        f"/o/acme/c/{complaint.number}/reply/", {"text": REWRITE}, follow=True
+    ).content.decode()
+
+    assert '<li class="info" role="status">Your reply is held for review' in page
+    assert ReplyDraft.objects.get().text == REWRITE

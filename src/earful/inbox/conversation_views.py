@@ -18,7 +18,7 @@ from earful.inbox import assignment, canned, handoffs, workflow
 from earful.inbox.access import access_playbook
 from earful.inbox.page import conversation_context
 from earful.inbox.playbooks import run_playbook
-from earful.inbox.replies import send_reply_to_customer
+from earful.inbox.replies import ReplyHeldError, send_reply_to_customer
 from earful.inbox.tone import check_tone
 from earful.org.access import access_department, access_member, access_organization
 from earful.org.models import Membership, Role
@@ -35,6 +35,9 @@ def _then(
     """Run a service; show its refusal as a message; back to the conversation either way."""
     try:
         action()
+    except ReplyHeldError as held:
+        # Not a refusal: the reply is kept and waits for the trainee's reviewer.
+        messages.info(request, str(held))
     except DomainError as exc:
         messages.error(request, str(exc))
     return redirect(
