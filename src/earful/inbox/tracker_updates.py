@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from earful.channels.http import OutboundError
 from earful.conversations.models import TO_REPORT_BACK, WITH_DEPARTMENT, Handoff, HandoffStatus
 from earful.inbox import handoffs
-from earful.inbox.destinations import TrackerUpdate, WebhookRejectedError
+from earful.inbox.destinations import ConnectorError, TrackerUpdate, WebhookRejectedError
 from earful.inbox.models import Destination, ExternalTicket, TicketState, TrackerDelivery
 from earful.inbox.tickets import client_for
 from earful.inbox.workflow import add_note
@@ -105,11 +105,20 @@ def _moves_forward(current: str, new: str) -> bool:
     return current in WITH_DEPARTMENT + TO_REPORT_BACK and current != HandoffStatus.IN_PROGRESS
 
 
+def _polled(destination: Destination) -> bool:
+    # The kind's default counts, not only a stored key: Matrix polls unless told not to.
+    try:
+        return bool(getattr(client_for(destination).settings, "poll", False))
+    except ConnectorError:
+        return False
+
+
 def poll_destinations(now: datetime) -> int:
     """Ask the destinations that are polled for updates to their open tickets."""
     applied = 0
-    polled = Destination.objects.filter(enabled=True, settings__poll=True).order_by("pk")
-    for destination in polled:
+    for destination in Destination.objects.filter(enabled=True).order_by("pk"):
+        if not _polled(destination):
+            continue
         open_ids = list(
             ExternalTicket.objects.filter(
                 destination=destination,
