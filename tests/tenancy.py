@@ -9,6 +9,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from tests.feedback import tenancy_values as feedback_values
 from tests.insights import tenancy_values as insights_values
+from tests.publishing import tenancy_values as publishing_values
 
 # Every URL parameter that names something of an organization; tests give each a value.
 TENANT_PARAMETERS = frozenset(
@@ -32,6 +33,7 @@ TENANT_PARAMETERS = frozenset(
     }
     | feedback_values.PARAMETERS
     | insights_values.PARAMETERS
+    | publishing_values.PARAMETERS
 )
 _PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")
 

@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("earful.inbox.urls")),
     path("", include("earful.feedback.urls")),
     path("", include("earful.insights.urls")),
+    path("", include("earful.publishing.urls")),
 ]

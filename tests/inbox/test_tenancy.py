@@ -20,6 +20,7 @@ from earful.pipeline.ingest import ingest_batch
 from tests.feedback import tenancy_values as feedback_values
 from tests.helpers import numbered, record
 from tests.insights import tenancy_values as insights_values
+from tests.publishing import tenancy_values as publishing_values
 from tests.tenancy import fill, tenant_routes
 
 ROUTES = tenant_routes()
@@ -55,6 +56,7 @@ def values(channel: Any, owner: Any) -> dict[str, str]:
     extra = {
         **feedback_values.make_values(first.organization, owner),
         **insights_values.make_values(first.organization, owner),
+        **publishing_values.make_values(first.organization, owner),
     }
     return extra | {
         "org": "acme",

@@ -12,6 +12,7 @@ from earful.channels.api import router as channels_router
 from earful.errors import DomainError
 from earful.feedback.api import router as feedback_router
 from earful.insights.api import router as insights_router
+from earful.publishing.api import router as publishing_router
 
 api = NinjaAPI(title="earful API", version="1", auth=django_auth, urls_namespace="api")
 api.add_router("", messages.router)
@@ -23,6 +24,7 @@ api.add_router("", inbox_settings.router)
 api.add_router("", destinations.router)
 api.add_router("", feedback_router)
 api.add_router("", insights_router)
+api.add_router("", publishing_router)
 reviews_api.install(api)
 
 

@@ -394,3 +394,27 @@ def save_gate_settings(member: Membership, **values: Any) -> PublishSettings:
 
 def _iso(when: datetime | None) -> str | None:
     return when.isoformat() if when else None
+
+
+@transaction.atomic
+def compose(
+    member: Membership,
+    text: str,
+    channels: list[Channel],
+    *,
+    overrides: dict[str, str],
+    post: Post | None,
+    action: str,
+    when: datetime | None,
+    now: datetime,
+) -> Post:
+    """The composer's one call: save the draft, then schedule it or publish it now (all or
+    nothing, so a refused schedule leaves the post as it was)."""
+    post = save_draft(member, text, channels, overrides=overrides, post=post)
+    if action == "schedule":
+        if when is None:
+            raise PublishError("choose when the post goes out")
+        return schedule(member, post, when, now=now)
+    if action == "publish":
+        return publish_now(member, post, now=now)
+    return post
