@@ -20,7 +20,7 @@ from nio import AsyncClient, RoomGetEventResponse
 from earful.channels.services import create_channel
 from earful.conversations.models import Conversation, Handoff, HandoffStatus, Note
 from earful.inbox import handoffs, tickets
-from earful.inbox.destinations import AuthError, ConnectorError, Notice, build_destination
+from earful.inbox.destinations import AuthError, ConnectorError, Notice, build_destination, matrix
 from earful.inbox.models import (
     Destination,
     ExternalTicket,
@@ -161,6 +161,20 @@ def test_check_names_the_room_and_refuses_a_bad_token_or_a_room_it_is_not_in(
         build_destination("matrix", room.settings(user_id="@ivy:localhost")).check()
 
 
+def test_check_refuses_an_encrypted_room(room: Room, synapse: Synapse) -> None:
+    encryption = {
+        "type": "m.room.encryption",
+        "state_key": "",
+        "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+    }
+    encrypted = synapse.call(
+        room.bot, "POST", "/createRoom", {"preset": "private_chat", "initial_state": [encryption]}
+    )["room_id"]
+
+    with pytest.raises(ConnectorError, match="end-to-end encrypted"):
+        build_destination("matrix", room.settings(room_id=encrypted)).check()
+
+
 def test_a_hand_off_posts_to_the_room_with_the_customer_inert(
     channel: Any,
     owner: Any,
@@ -269,6 +283,29 @@ def test_thread_replies_become_notes_and_commands_move_the_hand_off(
     # The cursor moved on: nothing is read twice.
     assert tick(NOW + timedelta(minutes=3)).tracker_updates == 0
     assert it_matrix.__class__.objects.get(pk=it_matrix.pk).cursor
+
+
+def test_a_busy_room_is_read_back_to_the_cursor_page_by_page(
+    channel: Any,
+    owner: Any,
+    room: Room,
+    it_matrix: Destination,
+    django_capture_on_commit_callbacks: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Three messages a sync instead of a hundred, so a short test overflows the timeline.
+    monkeypatch.setattr(matrix, "TIMELINE_LIMIT", 3)
+    conversation = complain(channel, "c1", "It crashes")
+    handoff = hand_to_it(conversation, owner, django_capture_on_commit_callbacks)
+    root = ExternalTicket.objects.get(handoff=handoff).external_id
+    assert tick(NOW + timedelta(minutes=1)).tracker_updates == 0
+
+    for n in range(1, 9):
+        room.in_thread(room.engineer, root, f"step {n}")
+    assert tick(NOW + timedelta(minutes=2)).tracker_updates == 8
+
+    notes = Note.objects.filter(conversation=conversation).order_by("pk")
+    assert [n.text.rsplit(": ", 1)[1] for n in notes] == [f"step {n}" for n in range(1, 9)]
 
 
 def test_wont_fix_closes_it_with_its_own_draft(
