@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from django.test import Client
 from django.utils import timezone
 from nio import AsyncClient, RoomGetEventResponse
 
+from earful.channels.http import HttpPolicy
 from earful.channels.services import create_channel
 from earful.conversations.models import Conversation, Handoff, HandoffStatus, Note
 from earful.inbox import handoffs, tickets
@@ -368,6 +370,23 @@ def test_synapse_down_delays_the_message_with_backoff_and_loses_nothing(
         == ticket.external_id
     )
     assert len(room.posted_by_bot()) == 1
+
+
+def test_a_homeserver_that_never_answers_fails_the_call_instead_of_hanging(
+    room: Room,
+) -> None:
+    # A socket that takes connections (the kernel's backlog) and never answers them.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        destination = build_destination(
+            "matrix",
+            room.settings(homeserver=f"http://127.0.0.1:{port}"),
+            policy=HttpPolicy(timeout=0.5),
+        )
+        with pytest.raises(ConnectorError, match="could not be reached: TimeoutError"):
+            destination.poll(["$event"], None)
 
 
 def test_a_notice_is_posted_escaped(room: Room) -> None:

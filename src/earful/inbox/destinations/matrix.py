@@ -185,6 +185,11 @@ class MatrixDestination(Destination):
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise ConnectorError(f"Matrix could not be reached: {exc.__class__.__name__}") from None
 
+    async def _timed(self, call: Awaitable[T]) -> T:
+        # nio sends a sync with timeout=0 as no timeout at all: a homeserver that hangs must
+        # not hang the tick, so every call has the policy's.
+        return await asyncio.wait_for(call, self.policy.timeout)
+
     def _ok(self, response: Any) -> Any:
         if not isinstance(response, ErrorResponse):
             return response
@@ -205,14 +210,14 @@ class MatrixDestination(Destination):
         room = self.settings.room_id
 
         async def read(client: AsyncClient) -> str:
-            who = self._ok(await client.whoami())
+            who = self._ok(await self._timed(client.whoami()))
             if who.user_id != self.settings.user_id:
                 raise ConnectorError(f"the token is {who.user_id}'s, not {self.settings.user_id}'s")
-            members = await client.joined_members(room)
+            members = await self._timed(client.joined_members(room))
             if isinstance(members, ErrorResponse) and members.status_code == "M_FORBIDDEN":
                 raise ConnectorError(f"invite {who.user_id} to {room} and let it join first")
             joined = self._ok(members).members
-            encryption = await client.room_get_state_event(room, "m.room.encryption")
+            encryption = await self._timed(client.room_get_state_event(room, "m.room.encryption"))
             if not isinstance(encryption, ErrorResponse):
                 raise ConnectorError(
                     f"{room} is end-to-end encrypted: earful needs an unencrypted room"
@@ -226,7 +231,9 @@ class MatrixDestination(Destination):
 
         async def send(client: AsyncClient) -> str:
             # The transaction id makes a resend after a crash the same event, not a second.
-            sent = self._ok(await client.room_send(room, "m.room.message", content, tx_id=tx_id))
+            sent = self._ok(
+                await self._timed(client.room_send(room, "m.room.message", content, tx_id=tx_id))
+            )
             return str(sent.event_id)
 
         return self._run(send)
@@ -253,7 +260,9 @@ class MatrixDestination(Destination):
 
         async def read(client: AsyncClient) -> tuple[list[dict[str, Any]], str]:
             synced = self._ok(
-                await client.sync(timeout=0, sync_filter=_sync_filter(room), since=since)
+                await self._timed(
+                    client.sync(timeout=0, sync_filter=_sync_filter(room), since=since)
+                )
             )
             joined = synced.rooms.join.get(room)
             if joined is None:
@@ -273,13 +282,15 @@ class MatrixDestination(Destination):
         earlier: list[dict[str, Any]] = []
         for _ in range(MAX_PAGES):
             page = self._ok(
-                await client.room_messages(
-                    self.settings.room_id,
-                    start,
-                    end=until,
-                    direction=MessageDirection.back,
-                    limit=TIMELINE_LIMIT,
-                    message_filter={"types": ["m.room.message"]},
+                await self._timed(
+                    client.room_messages(
+                        self.settings.room_id,
+                        start,
+                        end=until,
+                        direction=MessageDirection.back,
+                        limit=TIMELINE_LIMIT,
+                        message_filter={"types": ["m.room.message"]},
+                    )
                 )
             )
             earlier = [event.source for event in reversed(page.chunk)] + earlier
