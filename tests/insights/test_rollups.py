@@ -11,7 +11,7 @@ from typing import Any
 
 from earful.conversations.models import Conversation, Message
 from earful.insights import dashboard as boards
-from earful.insights import metrics, rollups, social
+from earful.insights import metrics, rollups, snapshots, social
 from earful.insights.dashboard import TABLES
 from earful.insights.models import DayRollup, RolledDay
 from earful.insights.scorecard import scorecard
@@ -155,3 +155,16 @@ def test_a_reassigned_department_or_a_relabel_rolls_the_old_day_again(
     assert rollups.roll(organization, LATER).days >= 1
     _live_and_rolled(window)
     _live_and_rolled(Window(organization, START, END, world.x))
+
+
+def test_a_chosen_scorecard_takes_the_promotion_line_from_a_recent_snapshot(world: World) -> None:
+    organization = world.x.organization
+    snapshots.refresh(organization, LATER, force=True)
+    window = Window(organization, START, END)
+    # A post of ours after the snapshot: the 30-day line waits for the next refresh, as the
+    # default view's does.
+    say(world.x, "promo1", LATER - timedelta(hours=1), "20% off today only, promo code SAVE")
+    chosen = snapshots.chosen_scorecard(window, LATER)
+    live = scorecard(window, LATER)
+    assert chosen[:-1] == live[:-1]
+    assert chosen[-1] == snapshots.scorecard_snapshot(organization, LATER)[0][-1] != live[-1]

@@ -1,11 +1,12 @@
 """Daily rollups: what a chosen date range adds up instead of reading every message.
 
 The tick writes, per organization and UTC day, the additive parts of every insight table
-(`DayRollup` rows): counts per channel and breakdown key, and for durations a histogram with
-1-second bins below an hour, 1-minute bins below a day and 1-hour bins beyond, each bin
-keeping the sum of its seconds so a percentile reads the bin's mean (exact when a bin holds
-one distinct value, as whole-second platform timestamps below an hour do). A range is the sum
-of its rolled days plus the same parts computed on the fly for days not rolled yet (today).
+(`DayRollup` rows): counts per channel and breakdown key, and for durations a histogram
+(`bins()`: 2 s wide below a minute up to a day wide beyond a week) whose bins keep their
+count, smallest and largest value, so a percentile is exact wherever the ranks it needs sit
+in bins of one or two values and otherwise reads the bin's values as evenly spread. A range
+is the sum of its rolled days plus the same parts computed on the fly for days not rolled
+yet (today).
 
 Which days to roll again: each rolled day keeps a signature (count and hash sum of the
 columns the insights read, messages joined to their conversation and author) and the tick
@@ -39,7 +40,6 @@ from earful.insights.tables import Table, Window
 from earful.org.models import Department, Organization
 
 HOUR, DAY = 3600, 86400
-MINUTE_BINS_FROM = HOUR + (DAY - HOUR) // 60  # the first 1-hour bin
 ANY = 0  # channel_id of rows counted once whatever the channel
 NEW, REPLY, SLA, FAIR, PEOPLE, HANDOFF, TURN, CONV = (
     "in",
@@ -157,8 +157,11 @@ def _sources(org: int, a: datetime, b: datetime) -> list[tuple[str, str, list[An
             window,
         ),
     ]
+    # A conversation's last message is never before its start (conversations.threading), and
+    # (organization, last_message_at) is indexed: the bound turns today's scan into a range.
     started = (
         "c.organization_id = %s AND c.started_at >= %s AND c.started_at < %s "
+        "AND c.last_message_at >= %s "
         "AND c.origin IN ('inbound', 'listening') AND c.status <> 'merged'"
     )
     answered = "CASE WHEN c.first_response_at IS NOT NULL THEN 1 ELSE 0 END AS part"
@@ -170,7 +173,7 @@ def _sources(org: int, a: datetime, b: datetime) -> list[tuple[str, str, list[An
             f"LEFT JOIN {cc} cc ON cc.conversation_id = c.id WHERE {started} "
             f"UNION ALL SELECT {_day('c.started_at')}, {ANY}, '', '', "
             f"CAST(NULL AS DATE), CAST(NULL AS FLOAT), {answered} FROM {C} c WHERE {started}",
-            window * 2,
+            [org, a, b, a] * 2,
         )
     )
     reply_groups = {
@@ -210,7 +213,7 @@ def _sources(org: int, a: datetime, b: datetime) -> list[tuple[str, str, list[An
                 select.format(ch=ANY, more="")
                 + " UNION ALL "
                 + select.format(ch="f.channel_id", more=f"JOIN {cc} f ON f.conversation_id = c.id"),
-                window * 2,
+                [org, a, b, a] * 2,
             )
         )
     next_groups = {

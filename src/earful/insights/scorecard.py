@@ -13,8 +13,10 @@ from datetime import datetime
 
 from earful.insights import metrics, rollups, social
 from earful.insights.tables import Table, Window, minutes, percent
+from earful.org.models import Organization
 
 GOOD, WATCH, ACT, UNKNOWN = "good", "watch", "act", "no data"
+PROMOTE_LAST = "Promote last"
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,9 @@ def _fmt(value: float | None, unit: str) -> str:
     return "no data" if value is None else f"{value:g}{unit}"
 
 
-def scorecard(window: Window, now: datetime) -> list[Score]:
-    """Every line of the scorecard for the window (promotion always over the last 30 days)."""
+def scorecard(window: Window, now: datetime, promotion: Score | None = None) -> list[Score]:
+    """Every line of the scorecard for the window (promotion always over the last 30 days;
+    `promotion` is that line when the caller has a recent one)."""
     # A chosen range of whole days adds up its daily rollups; anything else is computed live.
     reader = rollups.reader(window)
     if reader is not None:
@@ -52,12 +55,10 @@ def scorecard(window: Window, now: datetime) -> list[Score]:
     rate = rate_table.rows[0][3] if rate_table.rows else None
     response_rate = float(rate) if isinstance(rate, int | float) else None
     gap = social.fairness_gap(fairness)
-    promo = social.promote_last(window.organization, now)
     answered = percent(who.handoffs_answered, who.handoffs)
     told = percent(who.reported_back, who.fixed)
     round_trip = minutes(who.handoff_round_trip.median) if who.handoff_round_trip else None
     gap_status = UNKNOWN if gap is None else GOOD if gap <= 5 else WATCH if gap <= 15 else ACT
-    promo_status = UNKNOWN if promo.share is None else ACT if promo.warning else GOOD
     return [
         Score(
             "Customers first",
@@ -123,18 +124,24 @@ def scorecard(window: Window, now: datetime) -> list[Score]:
             "Of the problems a department fixed, how many customers were told.",
             "Use the report-back prompt on each fixed hand-off: a fix nobody hears of is lost.",
         ),
-        Score(
-            "Promote last",
-            "Promotional share of our posts (30 days)",
-            f"{promo.share:g} % of {promo.posts} posts"
-            if promo.share is not None
-            else "no posts of ours",
-            promo_status,
-            f"Posts of ours that push a sale or offer; above {promo.threshold:.0%} "
-            "followers feel pushed and leave.",
-            "Post answers, tips and thanks; keep offers for after the conversation.",
-        ),
+        promotion or promotion_line(window.organization, now),
     ]
+
+
+def promotion_line(organization: Organization, now: datetime) -> Score:
+    """The promote-last line: our promotional share over the last 30 days."""
+    promo = social.promote_last(organization, now)
+    return Score(
+        PROMOTE_LAST,
+        "Promotional share of our posts (30 days)",
+        f"{promo.share:g} % of {promo.posts} posts"
+        if promo.share is not None
+        else "no posts of ours",
+        UNKNOWN if promo.share is None else ACT if promo.warning else GOOD,
+        f"Posts of ours that push a sale or offer; above {promo.threshold:.0%} "
+        "followers feel pushed and leave.",
+        "Post answers, tips and thanks; keep offers for after the conversation.",
+    )
 
 
 def scorecard_table(window: Window, now: datetime) -> Table:

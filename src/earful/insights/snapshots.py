@@ -16,7 +16,7 @@ from typing import Any
 
 from earful.insights import dashboard as boards
 from earful.insights.models import Snapshot
-from earful.insights.scorecard import Score, scorecard
+from earful.insights.scorecard import PROMOTE_LAST, Score, scorecard
 from earful.insights.tables import DEFAULT_DAYS, Chart, Table, Window
 from earful.org.models import Organization
 
@@ -102,3 +102,13 @@ def scorecard_snapshot(organization: Organization, now: datetime) -> tuple[list[
     """The default scorecard and when it was computed (computed now if none is recent)."""
     snapshot = _current(organization, SCORECARD, now)
     return [Score(**data) for data in snapshot.payload], snapshot.computed_at
+
+
+def chosen_scorecard(window: Window, now: datetime) -> list[Score]:
+    """The scorecard of a chosen window. Its promotion line is always over the last 30 days,
+    so it is taken from the default scorecard's snapshot when that is recent."""
+    recent = Snapshot.objects.filter(
+        organization=window.organization, key=SCORECARD, computed_at__gt=now - MAX_AGE
+    ).first()
+    lines = [Score(**data) for data in recent.payload] if recent else []
+    return scorecard(window, now, next((s for s in lines if s.section == PROMOTE_LAST), None))

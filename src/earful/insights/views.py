@@ -25,9 +25,8 @@ from earful.insights.filters import parse_window
 from earful.insights.metrics import BREAKDOWNS
 from earful.insights.models import WebhookEndpoint
 from earful.insights.scorecard import ACT
-from earful.insights.scorecard import scorecard as score
 from earful.insights.services import recent_alerts, save_settings
-from earful.insights.snapshots import dashboard_snapshot, scorecard_snapshot
+from earful.insights.snapshots import chosen_scorecard, dashboard_snapshot, scorecard_snapshot
 from earful.insights.social import insight_settings
 from earful.insights.tables import Table, Window, to_csv
 from earful.org.access import access_organization
@@ -134,7 +133,7 @@ def scorecard(request: HttpRequest, org: str) -> HttpResponse:
         if _is_default(request):
             scores, context["as_of"] = scorecard_snapshot(membership.organization, now)
         else:
-            scores = score(window, now)
+            scores = chosen_scorecard(window, now)
         context |= {
             "window": window,
             "scores": scores,

@@ -12,33 +12,35 @@ def forget_rolled_days(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('insights', '0003_rollups'),
+        ("insights", "0003_rollups"),
     ]
 
     operations = [
         migrations.RunPython(forget_rolled_days, migrations.RunPython.noop),
         migrations.RemoveIndex(
-            model_name='dayrollup',
-            name='insights_da_organiz_2e387e_idx',
+            model_name="dayrollup",
+            name="insights_da_organiz_2e387e_idx",
         ),
         migrations.RemoveField(
-            model_name='dayrollup',
-            name='secs',
+            model_name="dayrollup",
+            name="secs",
         ),
         migrations.AddField(
-            model_name='dayrollup',
-            name='high',
+            model_name="dayrollup",
+            name="high",
             field=models.FloatField(null=True),
         ),
         migrations.AddField(
-            model_name='dayrollup',
-            name='low',
+            model_name="dayrollup",
+            name="low",
             field=models.FloatField(null=True),
         ),
         migrations.AddIndex(
-            model_name='dayrollup',
-            index=models.Index(fields=['organization', 'metric', 'channel_id', 'day'], name='insights_da_organiz_aa56d0_idx'),
+            model_name="dayrollup",
+            index=models.Index(
+                fields=["organization", "metric", "channel_id", "day"],
+                name="insights_da_organiz_aa56d0_idx",
+            ),
         ),
     ]
