@@ -134,7 +134,7 @@ class Synapse:
             try:
                 if requests.get(f"{self.url}/_matrix/client/versions", timeout=2).ok:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"Synapse did not answer within {STARTUP_SECONDS} s: {self.tail()}")
