@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from earful.conversations.models import Conversation, Message
+from earful.inbox.sla import check_sla
 from earful.insights import dashboard as boards
 from earful.insights import metrics, rollups, snapshots, social
 from earful.insights.dashboard import TABLES
@@ -47,6 +48,7 @@ def _scorecard_live(window: Window) -> list[Any]:
 
 def test_rolled_ranges_match_the_live_numbers(world: World) -> None:
     organization = world.x.organization
+    check_sla(organization, NOW)
     done = rollups.roll(organization, LATER)
     assert done.days >= 1 and DayRollup.objects.filter(organization=organization).exists()
     whole = Window(organization, START, END)
@@ -55,6 +57,9 @@ def test_rolled_ranges_match_the_live_numbers(world: World) -> None:
     _live_and_rolled(Window(organization, START, END, world.forum))
     # A range that starts inside the world leaves out turns begun before it.
     _live_and_rolled(Window(organization, datetime(2026, 11, 1, tzinfo=UTC), END))
+    assert rollups.TABLES["sla"](rollups.reader(whole)).rows == [  # type: ignore[arg-type]
+        ["First response", 3, 2, 1, 66.7]
+    ]
     assert scorecard(whole, LATER) == _scorecard_live(whole)
 
 
