@@ -15,6 +15,7 @@ from earful.publishing import services
 from earful.publishing.access import access_post
 from earful.publishing.limits import publishable_channels
 from earful.publishing.models import Post
+from earful.publishing.reviews import approve_post, send_back_post
 
 router = Router(tags=["publishing"], auth=django_auth)
 
@@ -37,6 +38,15 @@ class OverrideIn(Schema):
     reason: str
 
 
+class ApproveIn(Schema):
+    # The reviewer's edit; empty approves the text as written.
+    text: str = ""
+
+
+class SendBackIn(Schema):
+    comment: str
+
+
 class TargetOut(Schema):
     channel: str
     message: str | None
@@ -54,6 +64,7 @@ class PostOut(Schema):
     published_at: datetime | None
     hold_reasons: list[dict[str, Any]]
     override_reason: str
+    review_comment: str
     targets: list[TargetOut]
 
     @staticmethod
@@ -142,3 +153,19 @@ def override_post(request: HttpRequest, org: str, post: str, body: OverrideIn) -
     membership = access_organization(request.user, org)
     found = access_post(membership.organization, post)
     return services.override_hold(membership, found, body.reason, now=timezone.now())
+
+
+@router.post("/orgs/{org}/posts/{post}/approve", response=PostOut)
+def approve(request: HttpRequest, org: str, post: str, body: ApproveIn) -> Post:
+    """A reviewer approves a trainee's post (optionally edited); it then goes as asked."""
+    membership = access_organization(request.user, org)
+    found = access_post(membership.organization, post)
+    return approve_post(membership, found, now=timezone.now(), text=body.text)
+
+
+@router.post("/orgs/{org}/posts/{post}/send-back", response=PostOut)
+def send_back(request: HttpRequest, org: str, post: str, body: SendBackIn) -> Post:
+    """A reviewer returns a trainee's post to draft with a comment."""
+    membership = access_organization(request.user, org)
+    found = access_post(membership.organization, post)
+    return send_back_post(membership, found, body.comment)

@@ -14,6 +14,7 @@ from earful.org.models import Organization
 
 class PostState(models.TextChoices):
     DRAFT = "draft", "Draft"
+    REVIEW = "review", "Waiting for a reviewer"
     SCHEDULED = "scheduled", "Scheduled"
     HELD = "held", "Held by the listen-first gate"
     PUBLISHING = "publishing", "Publishing"
@@ -23,7 +24,7 @@ class PostState(models.TextChoices):
 
 
 # States in which a post may still be edited, scheduled or cancelled.
-OPEN_STATES = (PostState.DRAFT, PostState.SCHEDULED, PostState.HELD)
+OPEN_STATES = (PostState.DRAFT, PostState.REVIEW, PostState.SCHEDULED, PostState.HELD)
 
 
 class PublishSettings(models.Model):
@@ -71,6 +72,16 @@ class Post(models.Model):
         related_name="+",
     )
     override_reason = models.TextField(blank=True)
+    # A trainee's post waits for review; what they asked for happens once it is approved.
+    wants = models.CharField(max_length=8, blank=True)
+    review_comment = models.TextField(blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     published_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

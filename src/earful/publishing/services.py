@@ -22,6 +22,7 @@ from earful.inbox.models import OutboxItem, OutboxStatus
 from earful.inbox.outbox import enqueue
 from earful.org.events import record_event
 from earful.org.models import Membership, Role
+from earful.org.training import needs_approval, reviewers_for
 from earful.publishing import gate, media
 from earful.publishing.limits import can_publish, too_long
 from earful.publishing.models import (
@@ -139,6 +140,8 @@ def schedule(member: Membership, post: Post, when: datetime, *, now: datetime) -
     _may_compose(member)
     _open(post)
     _ready(post)
+    if needs_approval(member):
+        return _submit(member, post, "schedule", max(when, now))
     if when <= now:
         return publish_now(member, post, now=now)
     before = {"state": post.state, "scheduled_at": _iso(post.scheduled_at)}
@@ -161,9 +164,31 @@ def publish_now(member: Membership, post: Post, *, now: datetime) -> Post:
     _may_compose(member)
     _open(post)
     _ready(post)
+    if needs_approval(member):
+        return _submit(member, post, "publish", now)
     post.scheduled_at = now
     post.save(update_fields=["scheduled_at"])
     return attempt(post, now, actor=member)
+
+
+def _submit(member: Membership, post: Post, wants: str, when: datetime) -> Post:
+    """A trainee's post waits for their reviewer (earful.org.training) instead of going out."""
+    before = {"state": post.state}
+    post.state, post.wants, post.scheduled_at = PostState.REVIEW, wants, when
+    post.save(update_fields=["state", "wants", "scheduled_at"])
+    record_event(
+        post.organization,
+        "post.submitted",
+        actor=member.user,
+        target=post,
+        before=before,
+        after={
+            "wants": wants,
+            "scheduled_at": when.isoformat(),
+            "reviewers": [m.user.email for m in reviewers_for(member)],
+        },
+    )
+    return post
 
 
 @transaction.atomic

@@ -11,6 +11,8 @@ urlpatterns = [
     path("o/<slug:org>/publish/<str:post>/", views.post_page, name="post"),
     path("o/<slug:org>/publish/<str:post>/cancel/", views.cancel, name="cancel"),
     path("o/<slug:org>/publish/<str:post>/override/", views.override, name="override"),
+    path("o/<slug:org>/publish/<str:post>/approve/", views.approve, name="approve"),
+    path("o/<slug:org>/publish/<str:post>/send-back/", views.send_back, name="send_back"),
     path("o/<slug:org>/publish/<str:post>/media/", views.add_media, name="add_media"),
     path(
         "o/<slug:org>/publish/<str:post>/media/<str:media>/remove/",

@@ -27,6 +27,7 @@ from earful.publishing.limits import POST_LIMITS, length, publishable_channels, 
 from earful.publishing.models import OPEN_STATES, Post, PostState
 from earful.publishing.queries import calendar as calendar_days
 from earful.publishing.queries import month_bounds
+from earful.publishing.reviews import approve_post, findings, may_review_post, send_back_post
 
 MAX_FIELD = 10_000
 
@@ -103,6 +104,8 @@ def _page(
         "gate": gate_settings(membership.organization),
         "media": list(post.media.all()) if post else [],
         "reasons": _reasons(post),
+        "can_review": post is not None and may_review_post(membership, post),
+        "findings": findings(post) if post is not None and post.state == PostState.REVIEW else [],
         "targets": list(post.targets.select_related("channel", "message__outbox")) if post else [],
     }
     return render(request, "publishing/composer.html", context, status=status)
@@ -223,6 +226,38 @@ def override(request: HttpRequest, org: str, post: str) -> HttpResponse:
         messages.error(request, str(exc))
     else:
         messages.success(request, "Hold overridden; the post is going out.")
+    return redirect("publishing:post", org=org, post=post)
+
+
+@login_required
+@require_POST
+def approve(request: HttpRequest, org: str, post: str) -> HttpResponse:
+    """A reviewer approves a trainee's post, as written or edited."""
+    membership = access_organization(request.user, org)
+    found = access_post(membership.organization, post)
+    try:
+        approve_post(
+            membership, found, now=timezone.now(), text=request.POST.get("text", "")[:MAX_FIELD]
+        )
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Approved.")
+    return redirect("publishing:post", org=org, post=post)
+
+
+@login_required
+@require_POST
+def send_back(request: HttpRequest, org: str, post: str) -> HttpResponse:
+    """A reviewer returns a trainee's post to draft with a comment."""
+    membership = access_organization(request.user, org)
+    found = access_post(membership.organization, post)
+    try:
+        send_back_post(membership, found, request.POST.get("comment", "")[:2000])
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Sent back to the author.")
     return redirect("publishing:post", org=org, post=post)
 
 
