@@ -389,6 +389,18 @@ def test_a_homeserver_that_never_answers_fails_the_call_instead_of_hanging(
             destination.poll(["$event"], None)
 
 
+def test_a_redirect_is_refused_not_followed(room: Room, fake: FakeServer) -> None:
+    inside = "http://169.254.169.254/latest/meta-data/"
+    fake.route(
+        "GET", "/_matrix/client/v3/account/whoami", lambda _: (302, {"Location": inside}, {})
+    )
+
+    with pytest.raises(ConnectorError, match=r"redirect \(302\): give the address"):
+        build_destination("matrix", room.settings(homeserver=fake.url)).check()
+
+    assert [seen.path for seen in fake.seen] == ["/_matrix/client/v3/account/whoami"]
+
+
 def test_a_notice_is_posted_escaped(room: Room) -> None:
     destination = build_destination("matrix", room.settings())
 

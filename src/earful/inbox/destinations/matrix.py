@@ -16,6 +16,7 @@ import asyncio
 import html
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -155,6 +156,20 @@ def permalink(room_id: str, event_id: str, user_id: str) -> str:
     )
 
 
+async def _refuse_redirect(
+    session: aiohttp.ClientSession,
+    context: SimpleNamespace,
+    params: aiohttp.TraceRequestRedirectParams,
+) -> None:
+    # The client-server API does not redirect; following one could lead past the address
+    # guard (to a private address), so the homeserver's own address must be configured.
+    status = params.response.status
+    raise ConnectorError(
+        f"the homeserver answered with a redirect ({status}): "
+        "give the address it redirects to instead"
+    )
+
+
 class MatrixDestination(Destination):
     """A message per hand-off in one room; its thread answers back through polling."""
 
@@ -175,6 +190,13 @@ class MatrixDestination(Destination):
                 self.settings.homeserver.rstrip("/"), self.settings.user_id, config=config
             )
             client.access_token = self.settings.access_token
+            # Our own session, so that no redirect is followed past the address guard.
+            refuse = aiohttp.TraceConfig()
+            refuse.on_request_redirect.append(_refuse_redirect)
+            client.client_session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.policy.timeout),
+                trace_configs=[refuse],
+            )
             try:
                 return await work(client)
             finally:
