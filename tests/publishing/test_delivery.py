@@ -9,12 +9,14 @@ from typing import Any
 from earful.channels.connector import OutgoingReply
 from earful.channels.models import Channel
 from earful.channels.outgoing import send_reply
+from earful.channels.services import create_channel
 from earful.conversations.models import Direction, JoinRule, Message
 from earful.inbox.models import OutboxItem, OutboxStatus
 from earful.inbox.outbox import STALE_CLAIM, deliver_due
 from earful.org.models import Event, Membership
 from earful.publishing.models import Post, PostState
 from earful.publishing.services import attempt, publish_due, publish_now, save_draft, schedule
+from tests.channels.fakes import Seen
 from tests.publishing.conftest import NOW, complain
 from tests.publishing.fake_mastodon import FakeMastodon
 
@@ -121,3 +123,41 @@ def test_a_reply_to_the_post_threads_under_it(
     assert reply.parent == ours
     assert reply.join_rule == JoinRule.REPLY
     assert reply.conversation == conversation
+
+
+def test_a_post_to_two_channels_goes_to_each_once_as_a_new_post(
+    org: Any,
+    manager: Membership,
+    mastodon: Channel,
+    instance: FakeMastodon,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    def create_tweet(seen: Seen) -> tuple[int, dict[str, str], Any]:
+        # POST /2/tweets answers 201 with the new post's id and text (X API v2 docs).
+        return 201, {}, {"data": {"id": "1860000000000000001", "text": seen.json()["text"]}}
+
+    instance.server.route("POST", "/2/tweets", create_tweet)
+    x = create_channel(
+        org,
+        name="X",
+        kind="x",
+        settings={
+            "bearer_token": "bearer-123456",
+            "consumer_key": "ck-123456",
+            "consumer_secret": "cs-123456",
+            "access_token": "at-123456",
+            "access_token_secret": "ats-123456",
+            "api_base": instance.server.url,
+        },
+    )
+    post = save_draft(manager, TEXT, [mastodon, x], overrides={str(x.code): "Porto lounge: ideas?"})
+    with django_capture_on_commit_callbacks(execute=True):
+        publish_now(manager, post, now=NOW)
+
+    post.refresh_from_db()
+    assert post.state == PostState.PUBLISHED
+    [tweet] = instance.server.requests_to("/2/tweets")
+    assert tweet.json() == {"text": "Porto lounge: ideas?"}  # a new post: no reply field
+    assert len(instance.created) == 1 and instance.created[0]["in_reply_to_id"] is None
+    ids = set(Message.objects.filter(post_target__post=post).values_list("external_id", flat=True))
+    assert ids == {"1860000000000000001", instance.created[0]["id"]}

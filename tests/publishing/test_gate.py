@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from earful.channels.models import Channel
+from earful.channels.services import set_channel_enabled
 from earful.conversations.models import Direction, Message, MessageKind
 from earful.inbox.replies import send_reply_to_customer
 from earful.insights.models import Alert, AlertKind
@@ -205,3 +206,23 @@ def test_a_check_can_be_switched_off(
 
     assert go(manager, mastodon, ENGAGING, run_on_commit).state == PostState.PUBLISHED
     assert Message.objects.filter(kind=MessageKind.POST, direction=Direction.OUT).count() == 1
+
+
+def test_a_post_whose_channel_was_switched_off_is_held_until_it_is_back(
+    manager: Membership, mastodon: Channel, instance: FakeMastodon, run_on_commit: Any
+) -> None:
+    post = save_draft(manager, ENGAGING, [mastodon])
+    schedule(manager, post, NOW + timedelta(minutes=5), now=NOW)
+    set_channel_enabled(mastodon, False, actor=manager.user)
+
+    publish_due(NOW + timedelta(minutes=6))
+    post.refresh_from_db()
+    assert post.state == PostState.HELD
+    assert post.hold_reasons[0]["rule"] == "channel"
+    assert "can no longer post to Mastodon" in post.hold_reasons[0]["text"]
+
+    set_channel_enabled(mastodon, True, actor=manager.user)
+    with run_on_commit():
+        publish_due(NOW + timedelta(minutes=7))
+    post.refresh_from_db()
+    assert post.state == PostState.PUBLISHED and len(instance.created) == 1

@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from earful.channels.models import Channel
@@ -142,3 +144,25 @@ def test_the_calendar_shows_scheduled_held_and_imported_posts_escaped(
     assert HOSTILE not in page and "&lt;script&gt;" in page
     if (now - timedelta(minutes=5)).strftime("%Y-%m") == month:
         assert "Throwback: our first flight" in page and "imported" in page
+
+
+def test_the_calendar_and_composer_read_in_a_fixed_number_of_queries(
+    client: Client, owner: Any, manager: Membership, mastodon: Channel
+) -> None:
+    client.force_login(owner)
+    now = timezone.now()
+    month = (now + timedelta(minutes=30)).strftime("%Y-%m")
+
+    def counts() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as calendar_queries:
+            client.get(f"/o/acme/publish/calendar/?month={month}")
+        with CaptureQueriesContext(connection) as composer_queries:
+            client.get("/o/acme/publish/")
+        return len(calendar_queries), len(composer_queries)
+
+    schedule(manager, save_draft(manager, "One", [mastodon]), now + timedelta(minutes=30), now=now)
+    few = counts()
+    for n in range(5):
+        post = save_draft(manager, f"Post {n}", [mastodon])
+        schedule(manager, post, now + timedelta(minutes=31 + n), now=now)
+    assert counts() == few

@@ -57,9 +57,9 @@ class Reason:
 
 
 def gate_settings(organization: Organization) -> PublishSettings:
-    """The organization's gate settings (the defaults until someone changes them)."""
-    found, _ = PublishSettings.objects.get_or_create(organization=organization)
-    return found
+    """The organization's gate settings (the defaults, unsaved, until someone changes them)."""
+    stored = PublishSettings.objects.filter(organization=organization).first()
+    return stored or PublishSettings(organization=organization)
 
 
 def unanswered(

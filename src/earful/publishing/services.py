@@ -230,6 +230,15 @@ def override_hold(member: Membership, post: Post, reason: str, *, now: datetime)
 def attempt(post: Post, now: datetime, *, actor: Membership | None = None) -> Post:
     """Publish the post if the gate lets it (or a manager overrode it), else hold it."""
     targets = _targets(post)
+    found = problems(post)
+    if found:
+        # A channel disconnected (or the post no longer fits) since it was scheduled.
+        return _hold(
+            post,
+            [{"rule": "channel", "channel": "", "text": t, "links": []} for t in found],
+            now,
+            actor,
+        )
     reasons = []
     if post.override_by_id is None:
         texts = [(target.channel, post.text_for(target.channel)) for target in targets]
@@ -396,7 +405,7 @@ def save_gate_settings(member: Membership, **values: Any) -> PublishSettings:
     """Change the organization's gate: which checks run and their thresholds (managers)."""
     if member.role not in MANAGERS:
         raise PublishError("only managers and admins change the listen-first gate")
-    rules = gate.gate_settings(member.organization)
+    rules, _ = PublishSettings.objects.get_or_create(organization=member.organization)
     fields = GATE_FIELDS
     before = {name: getattr(rules, name) for name in fields}
     for name, value in values.items():
