@@ -310,6 +310,29 @@ def test_a_busy_room_is_read_back_to_the_cursor_page_by_page(
     assert [n.text.rsplit(": ", 1)[1] for n in notes] == [f"step {n}" for n in range(1, 9)]
 
 
+def test_a_cursor_the_homeserver_refuses_starts_over_instead_of_stopping(
+    channel: Any,
+    owner: Any,
+    room: Room,
+    it_matrix: Destination,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    handoff = hand_to_it(
+        complain(channel, "c1", "It crashes"), owner, django_capture_on_commit_callbacks
+    )
+    root = ExternalTicket.objects.get(handoff=handoff).external_id
+    it_matrix.cursor = "not-a-stream-token"
+    it_matrix.save()
+    room.in_thread(room.engineer, root, "!fixed Firmware 2.1")
+
+    assert tick(NOW + timedelta(minutes=1)).tracker_updates == 1
+
+    handoff.refresh_from_db()
+    assert handoff.status == HandoffStatus.FIXED
+    it_matrix.refresh_from_db()
+    assert str(it_matrix.cursor).startswith("s")
+
+
 def test_wont_fix_closes_it_with_its_own_draft(
     channel: Any,
     owner: Any,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -37,6 +38,7 @@ from earful.inbox.destinations import (
 )
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 # Errors that mean the access token is wrong, logged out or its account deactivated.
 AUTH_ERRORS = frozenset({"M_UNKNOWN_TOKEN", "M_MISSING_TOKEN", "M_USER_DEACTIVATED"})
 COMMANDS = {
@@ -45,6 +47,8 @@ COMMANDS = {
     "!fixed": "fixed",
     "!wontfix": "wont_fix",
 }
+# What Synapse answers to a `since` token it cannot read ("Invalid stream token").
+STALE = frozenset({"M_UNKNOWN", "M_INVALID_PARAM"})
 # Messages read per /sync; a busier room is read back page by page from the cursor.
 TIMELINE_LIMIT = 100
 MAX_PAGES = 20
@@ -281,11 +285,19 @@ class MatrixDestination(Destination):
         since = str(cursor) if cursor else None
 
         async def read(client: AsyncClient) -> tuple[list[dict[str, Any]], str]:
-            synced = self._ok(
-                await self._timed(
-                    client.sync(timeout=0, sync_filter=_sync_filter(room), since=since)
-                )
+            nonlocal since
+            synced = await self._timed(
+                client.sync(timeout=0, sync_filter=_sync_filter(room), since=since)
             )
+            if since and isinstance(synced, ErrorResponse) and synced.status_code in STALE:
+                # A cursor the homeserver no longer takes (a new server, a reset database)
+                # would stop the room being read for good: start again from its latest page.
+                log.warning(
+                    "Matrix refused the sync cursor of %s (%s); starting over", room, synced
+                )
+                since = None
+                synced = await self._timed(client.sync(timeout=0, sync_filter=_sync_filter(room)))
+            synced = self._ok(synced)
             joined = synced.rooms.join.get(room)
             if joined is None:
                 return [], str(synced.next_batch)
