@@ -90,10 +90,10 @@ class PostOut(Schema):
 
 @router.get("/orgs/{org}/posts", response=list[PostOut])
 def list_posts(request: HttpRequest, org: str, state: str = "") -> list[Post]:
-    """The organization's posts, newest first (optionally of one state)."""
+    """The organization's latest 200 posts, newest first (optionally of one state)."""
     organization = access_organization(request.user, org).organization
     posts = Post.objects.filter(organization=organization).order_by("-created_at", "-pk")
-    return list(posts.filter(state=state[:12]) if state else posts[:200])
+    return list((posts.filter(state=state[:12]) if state else posts)[:200])
 
 
 @router.post("/orgs/{org}/posts", response={201: PostOut})
