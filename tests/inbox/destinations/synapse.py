@@ -8,12 +8,14 @@ EARFUL_REQUIRE_SERVICES=1 (CI).
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import hmac
 import importlib.util
 import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -27,6 +29,7 @@ import requests
 from tests.channels.mailservers import free_port
 
 SERVER_NAME = "localhost"
+PR_SET_PDEATHSIG = 1
 STARTUP_SECONDS = 120
 # Far above anything a test sends: Synapse's defaults would make a test wait.
 LOOSE = {"per_second": 1000, "burst_count": 1000}
@@ -97,6 +100,12 @@ disable_existing_loggers: false
 """
 
 
+def _die_with_parent() -> None:
+    # A test run that is killed must not leave a homeserver behind (Linux's parent-death signal).
+    if sys.platform == "linux":
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class Synapse:
     """A Synapse process serving the client API on a loopback port."""
 
@@ -126,6 +135,7 @@ class Synapse:
             cwd=self.home,
             stdout=output,
             stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
         )
         deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:

@@ -395,6 +395,33 @@ def test_synapse_down_delays_the_message_with_backoff_and_loses_nothing(
     assert len(room.posted_by_bot()) == 1
 
 
+def test_a_rate_limited_bot_is_retried_later_with_the_reason_shown(
+    channel: Any,
+    owner: Any,
+    room: Room,
+    fake: FakeServer,
+    it_matrix: Destination,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    # Synapse's own limits are per second at best: a loopback server answers as it does
+    # when one is reached, so the test does not depend on timing.
+    limited = {"errcode": "M_LIMIT_EXCEEDED", "error": "Too Many Requests", "retry_after_ms": 2500}
+    fake.reply("PUT", "/_matrix/client/v3/rooms/.*/send/m.room.message/.*", 429, limited)
+    it_matrix.settings = {**it_matrix.settings, "homeserver": fake.url}
+    it_matrix.save()
+
+    handoff = hand_to_it(
+        complain(channel, "c1", "It crashes"), owner, django_capture_on_commit_callbacks
+    )
+
+    ticket = ExternalTicket.objects.get(handoff=handoff)
+    assert ticket.state == TicketState.PENDING and ticket.attempts == 1
+    assert ticket.last_error == "Matrix rate limited earful; retry after 2 s"
+    assert ticket.next_attempt_at == NOW + timedelta(seconds=30)
+    # nio did not wait and try again by itself: one request, the ticket's backoff does the rest.
+    assert len(fake.seen) == 1
+
+
 def test_a_homeserver_that_never_answers_fails_the_call_instead_of_hanging(
     room: Room,
 ) -> None:
