@@ -17,7 +17,8 @@ def make_values(organization: Any, owner: Any) -> dict[str, str]:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from earful.org.models import Membership
-    from earful.publishing.services import attach_media, save_draft
+    from earful.publishing.attachments import attach_media
+    from earful.publishing.services import save_draft
 
     member = Membership.objects.select_related("organization", "user").get(
         organization=organization, user=owner

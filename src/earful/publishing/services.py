@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import QuerySet
 
@@ -23,12 +22,11 @@ from earful.inbox.outbox import enqueue
 from earful.org.events import record_event
 from earful.org.models import Membership, Role
 from earful.org.training import needs_approval, reviewers_for
-from earful.publishing import gate, media
+from earful.publishing import gate
 from earful.publishing.limits import can_publish, too_long
 from earful.publishing.models import (
     OPEN_STATES,
     Post,
-    PostMedia,
     PostState,
     PostTarget,
     PublishSettings,
@@ -52,12 +50,12 @@ class PublishError(DomainError):
     """A post that cannot be saved, scheduled or published as asked, with the reason."""
 
 
-def _may_compose(member: Membership) -> None:
+def may_compose(member: Membership) -> None:
     if member.role not in COMPOSERS:
         raise PublishError("only agents, managers and admins write the brand's posts")
 
 
-def _open(post: Post) -> None:
+def check_open(post: Post) -> None:
     if post.state not in OPEN_STATES:
         raise PublishError(f"this post is {post.get_state_display().lower()}; it cannot change")
 
@@ -76,7 +74,7 @@ def save_draft(
     post: Post | None = None,
 ) -> Post:
     """Create or update a draft: its text, per-channel texts and the channels it goes to."""
-    _may_compose(member)
+    may_compose(member)
     organization = member.organization
     if len(text) > MAX_TEXT:
         raise PublishError(f"a post may have up to {MAX_TEXT} characters")
@@ -90,7 +88,7 @@ def save_draft(
     if post is None:
         post = Post(organization=organization, author=member.user)
     else:
-        _open(post)
+        check_open(post)
     before = None if created else {"text": post.text, "state": post.state}
     post.text, post.overrides = text, kept
     if not created and post.state != PostState.DRAFT:
@@ -137,8 +135,8 @@ def _ready(post: Post) -> None:
 @transaction.atomic
 def schedule(member: Membership, post: Post, when: datetime, *, now: datetime) -> Post:
     """Set the time a post goes out; the gate is asked then. A past time publishes now."""
-    _may_compose(member)
-    _open(post)
+    may_compose(member)
+    check_open(post)
     _ready(post)
     if needs_approval(member):
         return _submit(member, post, "schedule", max(when, now))
@@ -161,8 +159,8 @@ def schedule(member: Membership, post: Post, when: datetime, *, now: datetime) -
 @transaction.atomic
 def publish_now(member: Membership, post: Post, *, now: datetime) -> Post:
     """Ask the gate now: the post goes out, or is held with the reasons."""
-    _may_compose(member)
-    _open(post)
+    may_compose(member)
+    check_open(post)
     _ready(post)
     if needs_approval(member):
         return _submit(member, post, "publish", now)
@@ -194,8 +192,8 @@ def _submit(member: Membership, post: Post, wants: str, when: datetime) -> Post:
 @transaction.atomic
 def cancel(member: Membership, post: Post) -> Post:
     """Stop a draft, scheduled or held post from going out."""
-    _may_compose(member)
-    _open(post)
+    may_compose(member)
+    check_open(post)
     before = {"state": post.state}
     post.state = PostState.CANCELLED
     post.save(update_fields=["state"])
@@ -351,53 +349,6 @@ def publish_due(now: datetime) -> int:
     for post in publishing:
         settle(post)
     return started
-
-
-@transaction.atomic
-def attach_media(
-    member: Membership, post: Post, upload: UploadedFile[bytes], description: str
-) -> PostMedia:
-    """Store an image or video for the post after checking its type and size."""
-    _may_compose(member)
-    _open(post)
-    if post.media.count() >= media.MAX_PER_POST:
-        raise PublishError(f"a post may carry up to {media.MAX_PER_POST} attachments")
-    stored = media.store(upload, post.organization_id)
-    # Written after the file: a failed transaction leaves an orphan file, never a dead row.
-    item = PostMedia.objects.create(
-        organization=post.organization,
-        post=post,
-        path=stored.path,
-        content_type=stored.content_type,
-        size=stored.size,
-        name=(upload.name or "")[:200],
-        description=description[:1500],
-    )
-    record_event(
-        post.organization,
-        "post.media_added",
-        actor=member.user,
-        target=post,
-        after={"media": str(item.code), "type": item.content_type, "size": item.size},
-    )
-    return item
-
-
-@transaction.atomic
-def remove_media(member: Membership, item: PostMedia) -> None:
-    """Take an attachment off a post that has not gone out."""
-    _may_compose(member)
-    _open(item.post)
-    path, code = item.path, str(item.code)
-    item.delete()
-    transaction.on_commit(lambda: media.remove(path))
-    record_event(
-        member.organization,
-        "post.media_removed",
-        actor=member.user,
-        target=item.post,
-        after={"media": code},
-    )
 
 
 @transaction.atomic

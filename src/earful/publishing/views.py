@@ -20,7 +20,7 @@ from earful.channels.models import Channel
 from earful.errors import DomainError
 from earful.org.access import access_organization
 from earful.org.models import Membership
-from earful.publishing import services
+from earful.publishing import attachments, services
 from earful.publishing.access import access_media, access_post
 from earful.publishing.gate import gate_settings
 from earful.publishing.limits import POST_LIMITS, length, publishable_channels, too_long
@@ -271,7 +271,9 @@ def add_media(request: HttpRequest, org: str, post: str) -> HttpResponse:
     try:
         if upload is None:
             raise DomainError("choose a file to attach")
-        services.attach_media(membership, found, upload, request.POST.get("description", "")[:1500])
+        attachments.attach_media(
+            membership, found, upload, request.POST.get("description", "")[:1500]
+        )
     except DomainError as exc:
         messages.error(request, str(exc))
     return redirect("publishing:post", org=org, post=post)
@@ -284,7 +286,7 @@ def remove_media(request: HttpRequest, org: str, post: str, media: str) -> HttpR
     membership = access_organization(request.user, org)
     item = access_media(access_post(membership.organization, post), media)
     try:
-        services.remove_media(membership, item)
+        attachments.remove_media(membership, item)
     except DomainError as exc:
         messages.error(request, str(exc))
     return redirect("publishing:post", org=org, post=post)
