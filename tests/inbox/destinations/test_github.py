@@ -3,32 +3,25 @@ and GitHub's signed webhooks posted to earful."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
-from earful.channels.services import create_channel
-from earful.conversations.models import Conversation, Handoff, HandoffStatus, Note
+from earful.conversations.models import HandoffStatus, Note
 from earful.inbox import handoffs, tickets
 from earful.inbox.destinations import AuthError, build_destination
 from earful.inbox.models import (
     Destination,
     ExternalTicket,
-    OutboxItem,
-    OutboxStatus,
     Redaction,
     TicketState,
     TrackerDelivery,
 )
-from earful.inbox.outbox import deliver_due
 from earful.inbox.tick import tick
-from earful.insights.scorecard import scorecard
-from earful.insights.tables import Window
 from earful.org.models import Department, Event
-from tests.channels.fakes import FakeServer, Seen
+from tests.channels.fakes import FakeServer
 from tests.inbox.conftest import complain
 from tests.inbox.destinations.fake_github import (
     REPOSITORY,
@@ -38,8 +31,13 @@ from tests.inbox.destinations.fake_github import (
     fixture,
     signed,
 )
+from tests.inbox.destinations.roundtrip import (
+    NOW,
+    hand_to_it,
+    report_back_on_x,
+    tweeting_customer,
+)
 
-NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 HOSTILE = (
     "The app crashes @octocat ``` <script>alert(1)</script> [win](http://evil.example) "
     "write to dana@example.com or +1 555 123 4567"
@@ -65,14 +63,6 @@ def github_settings(fake: FakeServer, **extra: Any) -> dict[str, Any]:
 def it_github(org: Any, owner: Any, fake: FakeServer) -> Destination:
     it = Department.objects.get(organization=org, slug="it")
     return tickets.add_destination(it, "github", github_settings(fake), by=owner)
-
-
-def hand_to_it(conversation: Conversation, owner: Any, capture: Any) -> Handoff:
-    it = Department.objects.get(organization=conversation.organization, slug="it")
-    with capture(execute=True):
-        return handoffs.hand_off(
-            conversation, it, "Crash on opening bookings since 4.2?", by=owner, now=NOW
-        )
 
 
 def post_hook(client: Client, destination: Destination, event: str, payload: Any) -> Any:
@@ -393,63 +383,11 @@ def test_the_round_trip_from_a_tweet_to_github_and_back_to_the_customer(
     it_github: Destination,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    tweets: list[Seen] = []
-
-    def post_tweet(seen: Seen) -> Any:
-        tweets.append(seen)
-        return 201, {}, {"data": {"id": "1860000000000000099", "text": seen.json()["text"]}}
-
-    fake.route("POST", "/2/tweets", post_tweet)
-    x = create_channel(
-        org,
-        name="X",
-        kind="x",
-        settings={
-            "bearer_token": "AAAAAAAAAAAAAAAAAAAAAbearer-for-tests",
-            "consumer_key": "ck-123456",
-            "consumer_secret": "cs-123456",
-            "access_token": "at-123456",
-            "access_token_secret": "ats-123456",
-            "api_base": fake.url,
-        },
-    )
-    conversation = complain(
-        x, "1860000000000000001", "@AcmeAir your app crashes every time I open my bookings!"
-    )
-    complaint = conversation.messages.get()
-    assert complaint.complaint and complaint.topic == "product_bug"
+    conversation, tweets = tweeting_customer(org, fake)
 
     handoff = hand_to_it(conversation, owner, django_capture_on_commit_callbacks)
     assert "your app crashes every time" in github.issues[0]["body"]
     assert "product_bug" in [label["name"] for label in github.issues[0]["labels"]]
     post_hook(client, it_github, "issues", github.close(1347))
     handoff.refresh_from_db()
-    draft = handoffs.report_back_draft(handoff)
-    client.force_login(owner)
-    page = client.get(f"/o/acme/c/{conversation.number}/").content.decode()
-    assert "IT fixed it: tell the customer" in page
-
-    sent_at = NOW + timedelta(hours=5)
-    with django_capture_on_commit_callbacks(execute=True):
-        handoffs.report_back(handoff, draft, by=owner, now=sent_at)
-    deliver_due(sent_at + timedelta(minutes=10))
-
-    assert len(tweets) == 1
-    assert tweets[0].json()["reply"]["in_reply_to_tweet_id"] == "1860000000000000001"
-    assert OutboxItem.objects.get().status == OutboxStatus.SENT
-    verbs = [
-        v
-        for v in Event.objects.order_by("pk").values_list("verb", flat=True)
-        if v.startswith("handoff.")
-    ]
-    assert verbs == [
-        "handoff.requested",
-        "handoff.ticket_opened",
-        "handoff.fixed",
-        "handoff.reported_back",
-    ]
-    # Hand-offs are dated by when they were stored (the real clock), steps by the service's.
-    until = timezone.now() + timedelta(days=1)
-    lines = {s.name: s.value for s in scorecard(Window(org, NOW - timedelta(days=1), until), until)}
-    assert lines["Hand-offs answered"] == "100 % of 1"
-    assert lines["Hand-off round trip (median)"] != "no data"
+    report_back_on_x(org, owner, client, handoff, tweets, django_capture_on_commit_callbacks)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from earful.conversations.models import Conversation, Handoff, HandoffStatus, Note
+from earful.conversations.models import HandoffStatus, Note
 from earful.inbox import handoffs, tickets
 from earful.inbox.destinations import AuthError, build_destination
 from earful.inbox.destinations.gitlab import indented
@@ -26,8 +26,11 @@ from tests.inbox.destinations.fake_gitlab import (
     FakeGitlab,
     hook,
 )
+from tests.inbox.destinations.roundtrip import (
+    NOW,
+    hand_to_it,
+)
 
-NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 # Markdown, a mention, a reference, HTML, a link, a fence-closing line and quick actions at
 # line starts (after every kind of line break), and contact details.
 HOSTILE = (
@@ -56,14 +59,6 @@ def gitlab_settings(fake: FakeServer, **extra: Any) -> dict[str, Any]:
 def it_gitlab(org: Any, owner: Any, fake: FakeServer) -> Destination:
     it = Department.objects.get(organization=org, slug="it")
     return tickets.add_destination(it, "gitlab", gitlab_settings(fake), by=owner)
-
-
-def hand_to_it(conversation: Conversation, owner: Any, capture: Any) -> Handoff:
-    it = Department.objects.get(organization=conversation.organization, slug="it")
-    with capture(execute=True):
-        return handoffs.hand_off(
-            conversation, it, "Crash on opening bookings since 4.2?", by=owner, now=NOW
-        )
 
 
 def post_hook(client: Client, destination: Destination, event: str, payload: Any, **kw: Any) -> Any:

@@ -5,32 +5,25 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
-from earful.channels.services import create_channel
-from earful.conversations.models import Conversation, Handoff, HandoffStatus, Note
+from earful.conversations.models import HandoffStatus, Note
 from earful.inbox import handoffs, tickets
 from earful.inbox.destinations import AuthError, ConnectorError, Notice, build_destination
 from earful.inbox.models import (
     Destination,
     ExternalTicket,
-    OutboxItem,
-    OutboxStatus,
     Redaction,
     TicketState,
     TrackerDelivery,
 )
-from earful.inbox.outbox import deliver_due
-from earful.insights.scorecard import scorecard
-from earful.insights.tables import Window
 from earful.org.models import Department, Event
-from tests.channels.fakes import FakeServer, Seen
+from tests.channels.fakes import FakeServer
 from tests.inbox.conftest import complain
 from tests.inbox.destinations.fake_slack import (
     CHANNEL,
@@ -41,8 +34,13 @@ from tests.inbox.destinations.fake_slack import (
     signed_action,
     signed_event,
 )
+from tests.inbox.destinations.roundtrip import (
+    NOW,
+    hand_to_it,
+    report_back_on_x,
+    tweeting_customer,
+)
 
-NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 HOSTILE = (
     "<!channel> wake up <@U0BOSS001> & see <http://evil.example|your invoice> "
     "@here write to dana@example.com"
@@ -69,14 +67,6 @@ def slack_settings(fake: FakeServer, **extra: Any) -> dict[str, Any]:
 def it_slack(org: Any, owner: Any, fake: FakeServer) -> Destination:
     it = Department.objects.get(organization=org, slug="it")
     return tickets.add_destination(it, "slack", slack_settings(fake), by=owner)
-
-
-def hand_to_it(conversation: Conversation, owner: Any, capture: Any) -> Handoff:
-    it = Department.objects.get(organization=conversation.organization, slug="it")
-    with capture(execute=True):
-        return handoffs.hand_off(
-            conversation, it, "Crash on opening bookings since 4.2?", by=owner, now=NOW
-        )
 
 
 def hook(destination: Destination) -> str:
@@ -406,61 +396,11 @@ def test_the_round_trip_from_a_tweet_to_slack_and_back_to_the_customer(
     it_slack: Destination,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    tweets: list[Seen] = []
-
-    def post_tweet(seen: Seen) -> Any:
-        tweets.append(seen)
-        return 201, {}, {"data": {"id": "1860000000000000099", "text": seen.json()["text"]}}
-
-    fake.route("POST", "/2/tweets", post_tweet)
-    x = create_channel(
-        org,
-        name="X",
-        kind="x",
-        settings={
-            "bearer_token": "AAAAAAAAAAAAAAAAAAAAAbearer-for-tests",
-            "consumer_key": "ck-123456",
-            "consumer_secret": "cs-123456",
-            "access_token": "at-123456",
-            "access_token_secret": "ats-123456",
-            "api_base": fake.url,
-        },
-    )
-    conversation = complain(
-        x, "1860000000000000001", "@AcmeAir your app crashes every time I open my bookings!"
-    )
-    assert conversation.messages.get().topic == "product_bug"
+    conversation, tweets = tweeting_customer(org, fake)
 
     handoff = hand_to_it(conversation, owner, django_capture_on_commit_callbacks)
     text = text_of(slack.posted[0]["blocks"])
     assert "your app crashes every time" in text and "product_bug" in text
     client.post(hook(it_slack), **signed_action(slack.press(TS, "fixed"), int(time.time())))
     handoff.refresh_from_db()
-    draft = handoffs.report_back_draft(handoff)
-    client.force_login(owner)
-    page = client.get(f"/o/acme/c/{conversation.number}/").content.decode()
-    assert "IT fixed it: tell the customer" in page
-
-    sent_at = NOW + timedelta(hours=5)
-    with django_capture_on_commit_callbacks(execute=True):
-        handoffs.report_back(handoff, draft, by=owner, now=sent_at)
-    deliver_due(sent_at + timedelta(minutes=10))
-
-    assert len(tweets) == 1
-    assert tweets[0].json()["reply"]["in_reply_to_tweet_id"] == "1860000000000000001"
-    assert OutboxItem.objects.get().status == OutboxStatus.SENT
-    verbs = [
-        v
-        for v in Event.objects.order_by("pk").values_list("verb", flat=True)
-        if v.startswith("handoff.")
-    ]
-    assert verbs == [
-        "handoff.requested",
-        "handoff.ticket_opened",
-        "handoff.fixed",
-        "handoff.reported_back",
-    ]
-    until = timezone.now() + timedelta(days=1)
-    lines = {s.name: s.value for s in scorecard(Window(org, NOW - timedelta(days=1), until), until)}
-    assert lines["Hand-offs answered"] == "100 % of 1"
-    assert lines["Hand-off round trip (median)"] != "no data"
+    report_back_on_x(org, owner, client, handoff, tweets, django_capture_on_commit_callbacks)

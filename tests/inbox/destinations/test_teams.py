@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from earful.conversations.models import Conversation, Handoff, HandoffStatus
-from earful.inbox import handoffs, tickets
+from earful.conversations.models import HandoffStatus
+from earful.inbox import tickets
 from earful.inbox.destinations import AuthError, ConnectorError, Notice, build_destination
 from earful.inbox.models import Destination, ExternalTicket, TicketState
 from earful.org.models import Department, Event
 from tests.channels.fakes import FakeServer
 from tests.inbox.conftest import complain
 from tests.inbox.destinations.fake_teams import FakeTeams
+from tests.inbox.destinations.roundtrip import (
+    NOW,
+    hand_to_it,
+)
 
-NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 HOSTILE = (
     "**Click** [here](http://evil.example) <at>General</at> ![x](http://evil.example/p.png) "
     "or mail dana@example.com"
@@ -32,14 +35,6 @@ def teams(fake: FakeServer) -> FakeTeams:
 def it_teams(org: Any, owner: Any, teams: FakeTeams) -> Destination:
     it = Department.objects.get(organization=org, slug="it")
     return tickets.add_destination(it, "teams", {"webhook_url": teams.url}, by=owner)
-
-
-def hand_to_it(conversation: Conversation, owner: Any, capture: Any) -> Handoff:
-    it = Department.objects.get(organization=conversation.organization, slug="it")
-    with capture(execute=True):
-        return handoffs.hand_off(
-            conversation, it, "Crash on opening bookings since 4.2?", by=owner, now=NOW
-        )
 
 
 def runs(card: dict[str, Any]) -> list[dict[str, Any]]:
@@ -131,7 +126,9 @@ def test_teams_down_or_rate_limited_delays_the_card_and_loses_nothing(
 def test_a_notice_is_a_card_and_a_bad_body_is_named(teams: FakeTeams) -> None:
     destination = build_destination("teams", {"webhook_url": teams.url})
 
-    destination.notify(Notice("SLA breach on #CASE-4", "First response was due 10:00", "https://e/"))
+    destination.notify(
+        Notice("SLA breach on #CASE-4", "First response was due 10:00", "https://e/")
+    )
 
     [card] = teams.cards
     assert [run["text"] for run in runs(card)] == [
