@@ -14,10 +14,11 @@ from earful.inbox.sla import check_sla
 from earful.insights import dashboard as boards
 from earful.insights import metrics, rollups, snapshots, social
 from earful.insights.dashboard import TABLES
-from earful.insights.models import DayRollup, RolledDay
+from earful.insights.models import DayRollup, RolledDay, RollupCheck
 from earful.insights.scorecard import scorecard
 from earful.insights.sql import Spread, fetch
 from earful.insights.tables import Window
+from earful.insights.tick import insights_tick
 from earful.org.models import Department
 from tests.insights.conftest import NOW, T0, World, say
 
@@ -173,3 +174,16 @@ def test_a_chosen_scorecard_takes_the_promotion_line_from_a_recent_snapshot(worl
     live = scorecard(window, LATER)
     assert chosen[:-1] == live[:-1]
     assert chosen[-1] == snapshots.scorecard_snapshot(organization, LATER)[0][-1] != live[-1]
+
+
+def test_the_tick_compares_signatures_at_most_every_five_minutes(world: World) -> None:
+    organization = world.x.organization
+    assert rollups.roll_if_due(organization, LATER).days >= 1
+    Message.objects.filter(external_id="b1").update(sentiment="negative")
+    soon = LATER + timedelta(minutes=1)
+    assert rollups.roll_if_due(organization, soon).days == 0
+    assert rollups.roll_if_due(organization, LATER + rollups.CHECK_EVERY * 2).days >= 1
+    insights_tick(LATER + rollups.CHECK_EVERY * 4)
+    assert RollupCheck.objects.get(organization=organization).checked_at == (
+        LATER + rollups.CHECK_EVERY * 4
+    )

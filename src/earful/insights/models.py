@@ -175,3 +175,13 @@ class RolledDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} of {self.organization_id}"
+
+
+class RollupCheck(models.Model):
+    """When the tick last compared an organization's day signatures (it does every 5 min)."""
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE)
+    checked_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"rollups of {self.organization_id} checked at {self.checked_at:%H:%M}"

@@ -34,13 +34,16 @@ from earful.conversations.models import Conversation, Handoff, HandoffStatus, Me
 from earful.customers.models import Identity
 from earful.inbox.models import SlaClock
 from earful.insights import metrics, social
-from earful.insights.models import DayRollup, RolledDay
+from earful.insights.models import DayRollup, RolledDay, RollupCheck
 from earful.insights.sql import Spread, fetch, seconds_between
 from earful.insights.tables import Table, Window
 from earful.org.models import Department, Organization
 
 HOUR, DAY = 3600, 86400
 ANY = 0  # channel_id of rows counted once whatever the channel
+# How often the tick compares the days' signatures: a change to a past day (a late reply, a
+# relabel) shows in chosen ranges within this; today is always computed on the fly.
+CHECK_EVERY = timedelta(minutes=5)
 NEW, REPLY, SLA, FAIR, PEOPLE, HANDOFF, TURN, CONV = (
     "in",
     "reply",
@@ -487,6 +490,17 @@ def roll(organization: Organization, now: datetime) -> Rolled:
     for run in runs:
         _write(organization, run, current, now)
     return Rolled(len(changed), len(runs))
+
+
+def roll_if_due(organization: Organization, now: datetime) -> Rolled:
+    """The tick's roll: at most every CHECK_EVERY, since comparing every day's signature
+    reads all of the organization's messages (seconds at a million)."""
+    checked = RollupCheck.objects.filter(organization=organization).first()
+    if checked is not None and checked.checked_at > now - CHECK_EVERY:
+        return Rolled(0, 0)
+    done = roll(organization, now)
+    RollupCheck.objects.update_or_create(organization=organization, defaults={"checked_at": now})
+    return done
 
 
 def _write(

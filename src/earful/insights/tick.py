@@ -26,7 +26,7 @@ def insights_tick(now: datetime) -> InsightsTick:
     alerts = 0
     for organization in Organization.objects.order_by("pk"):
         alerts += len(check_alerts(organization, now))
-        rollups.roll(organization, now)
+        rollups.roll_if_due(organization, now)
         snapshots.refresh(organization, now)
     # Alerts are events too, so they are queued in this same tick.
     queued = queue_events(now)
