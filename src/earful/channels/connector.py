@@ -129,6 +129,7 @@ REGISTRY: dict[str, str] = {
     "x": "earful.channels.x.connector",
     "webhook": "earful.channels.webhook.connector",
     "widget": "earful.channels.widget.connector",
+    "telegram": "earful.channels.telegram.connector",
 }
 
 

@@ -18,6 +18,8 @@ class ChannelKind(models.TextChoices):
     EMAIL = "email", "Email"
     REVIEWS = "reviews", "Reviews"
     FORUM = "forum", "Forum"
+    TELEGRAM = "telegram", "Telegram"
+    DISCOURSE = "discourse", "Discourse forum"
     BOARD = "board", "Feedback board"
     WEBHOOK = "webhook", "Webhook"
     WIDGET = "widget", "Feedback widget"

@@ -15,6 +15,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from earful.channels.connector import SettingsError, parse_settings
 from earful.channels.models import Channel, ChannelKind
 from earful.channels.normalize import http_url
+from earful.channels.telegram.connector import SECRET_HEADER
+from earful.channels.telegram.receiver import receive as receive_update
 from earful.channels.webhook.connector import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from earful.channels.webhook.receiver import receive
 from earful.channels.widget.connector import WidgetSettings
@@ -33,6 +35,18 @@ def webhook(request: HttpRequest, code: uuid.UUID) -> HttpResponse:
         request.headers.get(SIGNATURE_HEADER, ""),
         request.headers.get(TIMESTAMP_HEADER, ""),
     )
+    response = JsonResponse(outcome.body, status=outcome.status)
+    if outcome.retry_after is not None:
+        response["Retry-After"] = str(outcome.retry_after)
+    return response
+
+
+@csrf_exempt  # Authenticated by the secret token Telegram sends, not by a browser session.
+@require_POST
+def telegram(request: HttpRequest, code: uuid.UUID) -> HttpResponse:
+    """Receive one update from Telegram's webhook."""
+    channel = get_object_or_404(Channel, code=code, kind=ChannelKind.TELEGRAM, enabled=True)
+    outcome = receive_update(channel, request.body, request.headers.get(SECRET_HEADER, ""))
     response = JsonResponse(outcome.body, status=outcome.status)
     if outcome.retry_after is not None:
         response["Retry-After"] = str(outcome.retry_after)
