@@ -21,6 +21,7 @@ from earful.channels.http import HttpPolicy, OutboundError
 
 if TYPE_CHECKING:
     from earful.channels.listening import Terms
+    from earful.channels.models import Channel
 
 Record = dict[str, Any]
 Cursor = dict[str, Any] | None
@@ -101,6 +102,10 @@ class Connector(ABC):
     def check(self) -> str:
         """Validate the credentials; return a sentence saying what works, or raise AuthError."""
 
+    def after_ingest(self, channel: Channel, result: FetchResult) -> None:
+        """Mirror what the page said beyond messages (e.g. a solved topic); most kinds: nothing."""
+        return None
+
     def stream(self, cursor: Cursor) -> Iterator[StreamItem]:
         """Yield (record or None, cursor) as the platform pushes, from the cursor, until closed.
 
@@ -130,6 +135,7 @@ REGISTRY: dict[str, str] = {
     "webhook": "earful.channels.webhook.connector",
     "widget": "earful.channels.widget.connector",
     "telegram": "earful.channels.telegram.connector",
+    "discourse": "earful.channels.discourse.connector",
 }
 
 

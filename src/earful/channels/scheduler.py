@@ -123,6 +123,7 @@ def _fetch_pages(channel: Channel, connector: Connector, run: ChannelRun) -> Non
     for _ in range(MAX_PAGES_PER_RUN):
         result = connector.fetch(cursor)
         report = _ingest_page(channel, result, terms, run)
+        connector.after_ingest(channel, result)
         run.pages += 1
         run.stored += report.stored
         run.duplicates += report.duplicates
