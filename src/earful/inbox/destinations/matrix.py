@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, TypeVar
@@ -174,6 +175,17 @@ async def _refuse_redirect(
     )
 
 
+def _run_to_completion(work: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine on a loop of its own; on a thread of its own when the calling thread
+    already runs a loop (a caller that is itself asyncio), since a loop cannot be nested."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(work)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, work).result()
+
+
 class MatrixDestination(Destination):
     """A message per hand-off in one room; its thread answers back through polling."""
 
@@ -207,7 +219,7 @@ class MatrixDestination(Destination):
                 await client.close()
 
         try:
-            return asyncio.run(session())
+            return _run_to_completion(session())
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise ConnectorError(f"Matrix could not be reached: {exc.__class__.__name__}") from None
 
