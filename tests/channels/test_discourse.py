@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from earful.channels.connector import AuthError, OutgoingReply, PayloadError, build_connector
 from earful.channels.http import RateLimitedError
@@ -13,6 +14,7 @@ from earful.channels.outgoing import reply_for, send_reply
 from earful.channels.scheduler import run_channel
 from earful.channels.services import create_channel
 from earful.conversations.models import Message, Status
+from earful.inbox.workflow import set_status
 from earful.org.models import Event
 from tests.channels.fakes import FAST, FakeServer, Reply, Seen, fixture_json
 
@@ -113,7 +115,7 @@ def test_posts_keep_text_author_subject_and_thread(
     assert lena.text == "Same here on Android 14 — it spins forever."
     assert (lena.in_reply_to_external_id, staff.in_reply_to_external_id) == ("412:1", "412:2")
     assert question.conversation == lena.conversation == staff.conversation
-    assert staff.direction == "out"
+    assert (staff.direction, lena.direction) == ("out", "in")
     assert lena.author_handle == "@lena_h"
     assert lena.url == f"{fake.url}/t/app-stuck-on-login-after-the-4-2-update/412/2"
     assert lena.raw is not None
@@ -131,6 +133,10 @@ def test_it_replies_in_the_topic_as_the_staff_user(
 
     new_id = send_reply(channel, reply_for(lena, "Lena, 4.2.1 is out for Android too."))
 
+    forum.posts.insert(0, fixture_json("discourse", "create_post.json"))
+    again = run_channel(channel, policy=FAST)
+
+    assert (again.stored, again.error) == (0, "")
     posted = fake.requests_to("/posts")[0]
     assert new_id == "412:4"
     assert posted.headers["api-username"] == "acme_support"
@@ -220,3 +226,29 @@ def test_it_refuses_to_reply_to_a_foreign_id(fake: FakeServer) -> None:
         build_connector("discourse", settings(fake), policy=FAST).send(
             OutgoingReply(text="hi", in_reply_to="412:../1")
         )
+
+
+def test_a_topic_solved_again_resolves_again(
+    org: Any, fake: FakeServer, forum: FakeDiscourse
+) -> None:
+    channel = create_channel(org, name="Forum", kind="discourse", settings=settings(fake))
+    channel.cursor = {"since": 1200}
+    channel.save()
+    forum.solved = True
+    run_channel(channel, policy=FAST)
+    conversation = Message.objects.get(external_id="412:1").conversation
+    assert conversation is not None
+    set_status(conversation, Status.OPEN, by=None, now=timezone.now())
+
+    forum.solved = False
+    run_channel(channel, policy=FAST)
+    conversation.refresh_from_db()
+    assert conversation.status == Status.OPEN
+    forum.solved = True
+    run_channel(channel, policy=FAST)
+
+    conversation.refresh_from_db()
+    assert conversation.status == Status.RESOLVED
+    events = Event.objects.filter(verb="conversation.status_changed").order_by("id")
+    reasons = [e.after["reason"] for e in events]
+    assert reasons == ["solved on Discourse", "", "solved on Discourse"]

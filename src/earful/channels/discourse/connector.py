@@ -192,6 +192,9 @@ class DiscourseConnector(Connector):
         if record is None or (wanted and record["source"]["category_id"] not in wanted):
             return None
         if record["source"]["username"].lower() == self.settings.api_username.lower():
+            # What earful posted as the staff user comes back here; it is stored already.
+            return None
+        if post.get("staff") is True:
             record["direction"] = "out"
         return record
 
@@ -199,14 +202,17 @@ class DiscourseConnector(Connector):
         """The solved topics of the chosen categories; notes those newly solved."""
         before = {int(t) for t in known or [] if isinstance(t, int)}
         solved: list[int] = []
+        listed: set[int] = set()
         self.newly_solved = []
         for category in self.settings.categories:
             listing = client.category_topics(category)
             try:
                 topics = listing["topic_list"]["topics"]
+                # The field is there only when the discourse-solved plugin is installed.
                 flagged = [
-                    (int(t["id"]), str(t["slug"])) for t in topics if t["has_accepted_answer"]
+                    (int(t["id"]), str(t["slug"])) for t in topics if t.get("has_accepted_answer")
                 ]
+                listed.update(int(t["id"]) for t in topics)
             except (KeyError, TypeError, ValueError) as exc:
                 raise PayloadError(f"a topic list is not in Discourse's format: {exc!r}") from None
             for topic_id, slug in flagged:
@@ -215,8 +221,9 @@ class DiscourseConnector(Connector):
                     posts = self._accepted_topic_posts(client, slug, topic_id)
                     if posts:
                         self.newly_solved.append((topic_id, posts))
-        # Topics solved before but not listed now (older pages of the list) stay remembered.
-        kept = [t for t in before if t not in solved] + solved
+        # A listed topic without an accepted answer is forgotten (solved again: mirrored
+        # again); one solved before but off the list's first page stays remembered.
+        kept = [t for t in before if t not in listed] + solved
         return sorted(set(kept))[-MAX_SOLVED_KEPT:]
 
     def _accepted_topic_posts(self, client: _GuardedClient, slug: str, topic_id: int) -> list[str]:
