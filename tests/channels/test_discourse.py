@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from earful.channels.connector import AuthError, OutgoingReply, PayloadError, build_connector
+from earful.channels.connector import (
+    AuthError,
+    ConnectorError,
+    OutgoingReply,
+    PayloadError,
+    build_connector,
+)
 from earful.channels.http import RateLimitedError
 from earful.channels.outgoing import reply_for, send_reply
 from earful.channels.scheduler import run_channel
@@ -32,6 +38,11 @@ class FakeDiscourse:
         server.route("GET", "/c/5.json", self.authed(self.category))
         server.route("GET", "/t/[a-z0-9-]+/412.json", self.authed(self.topic))
         server.route("GET", "/users/acme_support.json", self.authed(self.user))
+        server.route(
+            "GET",
+            "/site.json",
+            self.authed(lambda _: (200, {}, fixture_json("discourse", "site.json"))),
+        )
         server.route("POST", "/posts", self.authed(self.create))
 
     def authed(self, handler: Any) -> Any:
@@ -99,6 +110,17 @@ def test_it_takes_the_newest_page_then_walks_back_to_the_cursor(
     assert channel.cursor["since"] == 1210
     assert not Message.objects.filter(external_id="415:1").exists()
     assert not Message.objects.filter(external_id="400:1").exists()
+
+
+def test_categories_may_be_named_by_slug(org: Any, fake: FakeServer, forum: FakeDiscourse) -> None:
+    by_slug = settings(fake, categories=[], category_slugs=["support"])
+    result = build_connector("discourse", by_slug, policy=FAST).fetch({"since": 1200})
+
+    assert [r["external_id"] for r in result.records] == ["418:1", "412:3"]
+    assert len(fake.requests_to("/site.json")) == 1
+    unknown = settings(fake, category_slugs=["billing"])
+    with pytest.raises(ConnectorError, match="no category 'billing'"):
+        build_connector("discourse", unknown, policy=FAST).fetch(None)
 
 
 def test_posts_keep_text_author_subject_and_thread(

@@ -129,6 +129,17 @@ def test_it_replies_in_the_chat_to_the_message(
     assert json.loads(sent["reply_parameters"])["message_id"] == 9022
 
 
+def test_a_first_message_goes_to_the_users_private_chat(
+    fake: FakeServer, network: FakeBotApi
+) -> None:
+    connector = build_connector("telegram", settings(fake), policy=FAST)
+
+    connector.send(OutgoingReply(text="Your refund is on its way.", to="5512093311"))
+
+    sent = params_of(fake.requests_to(f"{BOT}/sendMessage")[0])
+    assert (sent["chat_id"], "reply_parameters" in sent) == ("5512093311", False)
+
+
 def test_an_expired_token_is_an_auth_error(org: Any, fake: FakeServer, network: FakeBotApi) -> None:
     revoked = "7712345678:AAFrevokedrevokedrevokedrevoked00"
     channel = create_channel(

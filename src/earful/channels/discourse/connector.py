@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Annotated, Any
 
 import requests
 from django.utils import timezone
-from pydantic import Field, HttpUrl
+from pydantic import Field, HttpUrl, StringConstraints
 from pydiscourse import DiscourseClient  # type: ignore[import-untyped]
 
 from earful.channels.connector import (
@@ -59,8 +59,11 @@ class DiscourseSettings(ChannelSettings):
     base_url: HttpUrl
     api_key: str = Field(min_length=16, max_length=200)
     api_username: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_.-]+$")
-    # Category ids; an empty list reads every category the key can see.
+    # Category ids, and slugs looked up in /site.json; none at all reads every category.
     categories: list[int] = Field(default_factory=list, max_length=50)
+    category_slugs: list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,100}$")]] = Field(
+        default_factory=list, max_length=50
+    )
     mirror_solved: bool = True
 
 
@@ -158,6 +161,7 @@ class DiscourseConnector(Connector):
         super().__init__(settings, policy)
         # Topics found newly solved by the last fetch: (topic id, its posts' record ids).
         self.newly_solved: list[tuple[int, list[str]]] = []
+        self.category_ids: list[int] = []
 
     def _client(self) -> _GuardedClient:
         return _GuardedClient(self.settings, self.policy)
@@ -168,6 +172,7 @@ class DiscourseConnector(Connector):
         since = _int_or_none(state.get("since"))
         before = _int_or_none(state.get("before"))
         client = self._client()
+        self.category_ids = self._categories(client)
         page = client.latest_posts(before=before)
         posts = page.get("latest_posts")
         if not isinstance(posts, list):
@@ -188,7 +193,7 @@ class DiscourseConnector(Connector):
 
     def _record(self, post: Any) -> Record | None:
         record = to_record(post, str(self.settings.base_url).rstrip("/"))
-        wanted = self.settings.categories
+        wanted = self.category_ids
         if record is None or (wanted and record["source"]["category_id"] not in wanted):
             return None
         if record["source"]["username"].lower() == self.settings.api_username.lower():
@@ -198,13 +203,29 @@ class DiscourseConnector(Connector):
             record["direction"] = "out"
         return record
 
+    def _categories(self, client: _GuardedClient) -> list[int]:
+        """The chosen category ids, slugs looked up in the site's category list."""
+        ids = list(self.settings.categories)
+        if not self.settings.category_slugs:
+            return ids
+        site = client.get_site_info()
+        try:
+            by_slug = {str(c["slug"]): _int(c["id"]) for c in site["categories"]}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PayloadError(f"/site.json is not in Discourse's format: {exc!r}") from None
+        for slug in self.settings.category_slugs:
+            if slug not in by_slug:
+                raise ConnectorError(f"the forum has no category {slug!r} that the key can see")
+            ids.append(by_slug[slug])
+        return list(dict.fromkeys(ids))
+
     def _solved(self, client: _GuardedClient, known: Any) -> list[int]:
         """The solved topics of the chosen categories; notes those newly solved."""
         before = {int(t) for t in known or [] if isinstance(t, int)}
         solved: list[int] = []
         listed: set[int] = set()
         self.newly_solved = []
-        for category in self.settings.categories:
+        for category in self.category_ids:
             listing = client.category_topics(category)
             try:
                 topics = listing["topic_list"]["topics"]

@@ -157,9 +157,10 @@ class TelegramConnector(Connector):
 
 
 def _target(reply: OutgoingReply) -> tuple[int, int | None]:
-    """The chat to answer in and the message answered, from the record id or its context."""
+    """The chat to answer in and the message answered: from the context, the id, or the user."""
     match = RECORD_ID.fullmatch(reply.in_reply_to)
-    chat = str(reply.context.get("chat_id") or (match.group(1) if match else ""))
+    # A first message to a person goes to their private chat, whose id is their user id.
+    chat = str(reply.context.get("chat_id") or (match.group(1) if match else reply.to))
     if not CHAT_ID.fullmatch(chat):
         raise ConnectorError("the answered message names no Telegram chat")
     if reply.in_reply_to and match is None:
