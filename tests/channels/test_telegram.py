@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -179,6 +180,16 @@ def test_a_body_that_is_not_json_is_a_payload_error(fake: FakeServer) -> None:
 
     with pytest.raises(PayloadError):
         build_connector("telegram", settings(fake), policy=FAST).fetch(None)
+
+
+def test_the_token_is_kept_out_of_the_logs(
+    fake: FakeServer, network: FakeBotApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        build_connector("telegram", settings(fake), policy=FAST).check()
+
+    assert "getMe" in caplog.text
+    assert TOKEN.split(":")[1] not in caplog.text
 
 
 def test_check_names_the_bot(fake: FakeServer, network: FakeBotApi) -> None:

@@ -10,6 +10,7 @@ is asyncio: each call runs in its own event loop from these synchronous methods.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import warnings
 from collections.abc import Awaitable, Callable
@@ -52,6 +53,23 @@ USERNAME = re.compile(r"[A-Za-z0-9_]{4,32}")
 MAX_MESSAGE_CHARS = 4096
 ALLOWED_UPDATES = ["message"]
 T = TypeVar("T")
+BOT_TOKEN_IN_URL = re.compile(r"/bot[0-9]{1,20}:[A-Za-z0-9_-]+")
+
+
+class _HideToken(logging.Filter):
+    """Blanks the bot token that the Bot API puts in every URL out of httpx's and PTB's logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if BOT_TOKEN_IN_URL.search(message):
+            record.msg, record.args = BOT_TOKEN_IN_URL.sub("/bot<token>", message), ()
+        return True
+
+
+# A logger's filter sees only what is logged to that very logger, so each one that writes
+# URLs is named: httpx's request line, the Bot's and the request classes' debug lines.
+for _name in ("httpx", "telegram", "telegram.Bot", "telegram.BaseRequest", "telegram.HTTPXRequest"):
+    logging.getLogger(_name).addFilter(_HideToken())
 
 
 class TelegramSettings(ChannelSettings):
