@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import UTC, datetime, timedelta
@@ -196,6 +197,17 @@ def test_check_names_the_bot(fake: FakeServer, network: FakeBotApi) -> None:
     assert build_connector("telegram", settings(fake), policy=FAST).check() == (
         "the token belongs to the bot @AcmeSupportBot; messages arrive by polling"
     )
+
+
+def test_it_works_under_a_caller_that_runs_an_event_loop(
+    fake: FakeServer, network: FakeBotApi
+) -> None:
+    connector = build_connector("telegram", settings(fake), policy=FAST)
+
+    async def caller() -> str:
+        return connector.check()
+
+    assert asyncio.run(caller()).startswith("the token belongs to the bot @AcmeSupportBot")
 
 
 def test_it_refuses_to_reply_without_a_chat(fake: FakeServer) -> None:

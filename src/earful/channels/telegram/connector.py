@@ -13,7 +13,8 @@ import asyncio
 import logging
 import re
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar
 
@@ -123,7 +124,7 @@ class TelegramConnector(Connector):
                 await request.shutdown()
 
         with _translated():
-            return asyncio.run(go())
+            return _run_to_completion(go())
 
     def fetch(self, cursor: Cursor) -> FetchResult:
         """The updates after the stored offset (none to poll when they come by webhook)."""
@@ -172,6 +173,17 @@ class TelegramConnector(Connector):
         me = self._run(lambda bot: bot.get_me())
         how = "by webhook" if self.settings.receive == "webhook" else "by polling"
         return f"the token belongs to the bot @{clip(me.username, 32)}; messages arrive {how}"
+
+
+def _run_to_completion(work: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine on a loop of its own, on a thread of its own if this thread runs a loop
+    already (a caller that is itself asyncio, e.g. under Playwright), since loops do not nest."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(work)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, work).result()
 
 
 def _target(reply: OutgoingReply) -> tuple[int, int | None]:
