@@ -278,3 +278,17 @@ def test_a_webhook_channel_does_not_poll(org: Any, fake: FakeServer, hooked: Cha
 
     assert run_channel(hooked, policy=FAST).pages == 1
     assert fake.seen == []
+
+
+def test_the_webhook_slows_a_flood_down(hooked: Channel) -> None:
+    hooked.settings = {**hooked.settings, "max_per_minute": 1}
+    hooked.save()
+    other = json.loads(update_body())
+    other["update_id"] += 1
+    other["message"]["message_id"] += 1
+
+    assert deliver(hooked, update_body()).status_code == 200
+    flooded = deliver(hooked, json.dumps(other).encode())
+
+    assert (flooded.status_code, flooded["Retry-After"]) == (429, "60")
+    assert RawMessage.objects.filter(channel=hooked).count() == 1
