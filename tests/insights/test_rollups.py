@@ -30,7 +30,7 @@ LATER = NOW + timedelta(days=2)
 
 def _live_and_rolled(window: Window) -> None:
     """Every table and the scorecard: rollups equal the live queries."""
-    reader = rollups.reader(window)
+    reader = rollups.reader(window, exact_below=0)
     assert reader is not None
     for name, build in rollups.TABLES.items():
         assert build(reader).rows == TABLES[name](window, LATER).rows, name
@@ -58,7 +58,7 @@ def test_rolled_ranges_match_the_live_numbers(world: World) -> None:
     _live_and_rolled(Window(organization, START, END, world.forum))
     # A range that starts inside the world leaves out turns begun before it.
     _live_and_rolled(Window(organization, datetime(2026, 11, 1, tzinfo=UTC), END))
-    assert rollups.TABLES["sla"](rollups.reader(whole)).rows == [  # type: ignore[arg-type]
+    assert rollups.TABLES["sla"](rollups.reader(whole, exact_below=0)).rows == [  # type: ignore[arg-type]
         ["First response", 3, 2, 1, 66.7]
     ]
     assert scorecard(whole, LATER) == _scorecard_live(whole)
@@ -77,12 +77,12 @@ def test_a_late_reply_dirties_its_old_day_and_the_tick_rolls_it_again(world: Wor
     rollups.roll(organization, LATER)
     assert rollups.roll(organization, LATER).days == 0  # nothing changed
     window = Window(organization, START, END)
-    before = rollups.TABLES["reply-time-by-channel"](rollups.reader(window))  # type: ignore[arg-type]
+    before = rollups.TABLES["reply-time-by-channel"](rollups.reader(window, exact_below=0))  # type: ignore[arg-type]
     # Our answer to mid's message of T0 arrives late: written on T0's day, imported now.
     say(world.forum, "r-late", T0 + timedelta(minutes=50), "sorry", reply_to="m1")
     again = rollups.roll(organization, LATER)
     assert again.days >= 1
-    after = rollups.TABLES["reply-time-by-channel"](rollups.reader(window))  # type: ignore[arg-type]
+    after = rollups.TABLES["reply-time-by-channel"](rollups.reader(window, exact_below=0))  # type: ignore[arg-type]
     assert after.rows != before.rows
     _live_and_rolled(window)
     _live_and_rolled(Window(organization, START, END, world.forum))
@@ -101,7 +101,7 @@ def test_days_not_rolled_yet_are_computed_on_the_fly(world: World) -> None:
     # Rolled as of T0's day: the world's day itself is not rolled, only the days before it.
     rollups.roll(organization, T0)
     window = Window(organization, START, END)
-    reader = rollups.reader(window)
+    reader = rollups.reader(window, exact_below=0)
     assert reader is not None and reader.pending
     _live_and_rolled(window)
     _live_and_rolled(Window(organization, START, END, world.x))
@@ -154,7 +154,7 @@ def test_a_reassigned_department_or_a_relabel_rolls_the_old_day_again(
     legal = Department.objects.create(organization=org, name="Counsel", slug="counsel")
     Conversation.objects.filter(pk=world.small.pk).update(department=legal)
     assert rollups.roll(organization, LATER).days >= 1
-    departments = rollups.TABLES["reply-time-by-department"](rollups.reader(window))  # type: ignore[arg-type]
+    departments = rollups.TABLES["reply-time-by-department"](rollups.reader(window, exact_below=0))  # type: ignore[arg-type]
     assert "Counsel" in [row[0] for row in departments.rows]
     _live_and_rolled(window)
     Message.objects.filter(external_id="b1").update(sentiment="negative", topic="delivery")

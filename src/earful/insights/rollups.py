@@ -44,6 +44,9 @@ ANY = 0  # channel_id of rows counted once whatever the channel
 # How often the tick compares the days' signatures: a change to a past day (a late reply, a
 # relabel) shows in chosen ranges within this; today is always computed on the fly.
 CHECK_EVERY = timedelta(minutes=5)
+# A window with fewer customer messages than this gets its durations live: exact, and quick
+# at that size. The twcs check (2,188 replies) is one; a 90-day range at 1M is not.
+EXACT_BELOW = 10_000
 NEW, REPLY, SLA, FAIR, PEOPLE, HANDOFF, TURN, CONV = (
     "in",
     "reply",
@@ -631,8 +634,12 @@ def _only(channel: int) -> Channels:
 class Reader:
     """A whole-day window read from the rollups, days not rolled yet computed on the fly."""
 
-    def __init__(self, window: Window, pending: list[tuple[date, date]]) -> None:
+    def __init__(
+        self, window: Window, pending: list[tuple[date, date]], exact_below: int = EXACT_BELOW
+    ) -> None:
         self.window = window
+        self.exact_below = exact_below
+        self._quiet: bool | None = None
         self.pending = pending
         self.first = window.start.date()
         self.channel = window.channel.pk if window.channel else None
@@ -759,23 +766,34 @@ class Reader:
             rows = _order_names([(name, bins.n, bins.part) for name, bins in merged.items()])
         return metrics.response_rate_table((total.n, total.part), rows)
 
+    def _small(self) -> bool:
+        """A window with few customer messages: its live duration queries are exact and
+        quick (they read the window's messages), so no bins are needed."""
+        if self._quiet is None:
+            self._quiet = _combine(self._merge(NEW, ALL_ROWS).values()).n < self.exact_below
+        return self._quiet
+
     def reply_time(self, by: str) -> Table:
         """metrics.reply_time."""
         if by != "channel":
-            return metrics.reply_time_table(by, self._by_key(f"{REPLY}:{by}", by, self._own()))
+            merged = self._merge(f"{REPLY}:{by}", self._own(), ("key",))
+            if self._small():
+                return metrics.reply_time(self.window, by)
+            return metrics.reply_time_table(by, self._by_key(merged, by))
         names = self._names()
         per_name: dict[str, list[Bins]] = {}
         for (ch,), bins in self._merge(f"{REPLY}:{by}", self._own(), ("channel_id",)).items():
             per_name.setdefault(names.get(ch, ""), []).append(bins)
-        merged = {name: _combine(parts) for name, parts in per_name.items()}
-        spreads = self._spreads(merged)
-        everyone = _combine(merged.values()).spread()
+        merged_names = {name: _combine(parts) for name, parts in per_name.items()}
+        if self._small():
+            return metrics.reply_time(self.window, by)
+        spreads = self._spreads(merged_names)
+        everyone = _combine(merged_names.values()).spread()
         if everyone is not None:
             spreads[""] = everyone
         return metrics.reply_time_table(by, spreads)
 
-    def _by_key(self, metric: str, by: str, channels: Channels) -> dict[str, Any]:
-        merged = self._merge(metric, channels, ("key",))
+    def _by_key(self, merged: dict[tuple[Any, ...], Bins], by: str) -> dict[str, Any]:
         names = self._group_names(by, (key for (key,) in merged))
         renamed: dict[str, list[Bins]] = {}
         for (key,), bins in merged.items():
@@ -784,11 +802,17 @@ class Reader:
 
     def first_response_time(self, by: str) -> Table:
         """metrics.first_response_time."""
-        return metrics.first_response_table(by, self._by_key(f"{FIRST}:{by}", by, self._any()))
+        merged = self._merge(f"{FIRST}:{by}", self._any(), ("key",))
+        if self._small():
+            return metrics.first_response_time(self.window, by)
+        return metrics.first_response_table(by, self._by_key(merged, by))
 
     def next_response_time(self, by: str) -> Table:
         """metrics.next_response_time."""
-        return metrics.next_response_table(by, self._by_key(f"{NEXT}:{by}", by, self._any()))
+        merged = self._merge(f"{NEXT}:{by}", self._any(), ("key",))
+        if self._small():
+            return metrics.next_response_time(self.window, by)
+        return metrics.next_response_table(by, self._by_key(merged, by))
 
     def sla(self) -> Table:
         """metrics.sla."""
@@ -802,6 +826,8 @@ class Reader:
         merged = {
             label: bins for (label,), bins in self._merge(FAIR, self._own(), ("key",)).items()
         }
+        if self._small():
+            return social.fairness(self.window)
         counts = {label: (bins.n, bins.measured) for label, bins in merged.items() if bins.n}
         return social.fairness_table(counts, self._spreads(merged))
 
@@ -825,7 +851,10 @@ class Reader:
 
     def turnaround(self) -> social.Turnarounds:
         """social.turnaround."""
-        turned = _combine(self._merge(TURN, ALL_ROWS).values())
+        merged = self._merge(TURN, ALL_ROWS)
+        if self._small():
+            return social.turnaround(self.window)
+        turned = _combine(merged.values())
         spread = turned.spread()
         hours = None if spread is None or spread.median is None else round(spread.median / 3600, 1)
         return social.Turnarounds(turned.n, turned.measured, hours)
@@ -838,9 +867,11 @@ def _order_names(rows: list[tuple[str | None, int, int]]) -> list[tuple[str | No
     return named + nameless if connection.vendor == "postgresql" else nameless + named
 
 
-def reader(window: Window) -> Reader | None:
+def reader(window: Window, exact_below: int = EXACT_BELOW) -> Reader | None:
     """A rollup reader for a window of whole UTC days with at least one day rolled (None
-    otherwise: the default last-30-days view and small unrolled data are computed live)."""
+    otherwise: the default last-30-days view and small unrolled data are computed live).
+    Durations of a window with fewer than `exact_below` customer messages are computed live
+    (exact)."""
     midnight = time.min
     start, end = window.start.astimezone(UTC), window.end.astimezone(UTC)
     if (
@@ -857,7 +888,7 @@ def reader(window: Window) -> Reader | None:
     if not rolled:
         return None
     every = (first + timedelta(days=n) for n in range((after - first).days))
-    return Reader(window, _runs(day for day in every if day not in rolled))
+    return Reader(window, _runs(day for day in every if day not in rolled), exact_below)
 
 
 def _breakdown(build: Callable[[Reader, str], Table], by: str) -> Callable[[Reader], Table]:
