@@ -40,6 +40,8 @@ LENGTH_LIMITS: dict[str, int | None] = {
     ChannelKind.MASTODON: 500,
     ChannelKind.REDDIT: 10000,
     ChannelKind.REVIEWS: 5000,
+    ChannelKind.TELEGRAM: 4096,
+    ChannelKind.DISCOURSE: 32000,
 }
 PRIVATE_KINDS = frozenset({MessageKind.DIRECT, MessageKind.EMAIL})
 
