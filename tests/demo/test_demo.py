@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from earful.conversations.models import Conversation, Message
+from django.utils import timezone
+
+from earful.conversations.models import Conversation, Handoff, HandoffStatus, Message
 from earful.demo.board import IDEAS
 from earful.demo.generator import generate
 from earful.demo.setup import DEMO_EMAIL, create_demo
+from earful.demo.teamwork import HANDOFFS
 from earful.feedback.models import Idea, IdeaStatus
+from earful.insights.scorecard import scorecard
+from earful.insights.tables import Window
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -51,3 +56,22 @@ def test_create_demo_is_idempotent_and_leaves_some_unanswered(db: None) -> None:
     open_conversations = Conversation.objects.filter(waiting_since__isnull=False).count()
     answered = Conversation.objects.filter(first_response_at__isnull=False).count()
     assert open_conversations > 0 and answered > 0
+
+
+def test_the_demo_team_answers_hands_off_and_reports_back(db: None) -> None:
+    info = create_demo(seed=7, threads=300)
+    create_demo(seed=7, threads=300)
+
+    handoffs = Handoff.objects.filter(organization=info.organization)
+    assert handoffs.count() == HANDOFFS
+    assert handoffs.filter(status=HandoffStatus.REPORTED_BACK).exists()
+    assert handoffs.filter(status=HandoffStatus.OPEN).exists()
+    assert {h.to_department.slug for h in handoffs} == {"it", "legal"}
+    # Every step on the service's clock: asked before answered, answered before told.
+    for handoff in handoffs.exclude(answered_at=None):
+        assert handoff.answered_at is not None and handoff.created_at < handoff.answered_at
+    now = timezone.now()
+    window = Window(info.organization, now - timedelta(days=30), now)
+    lines = {s.name: s.value for s in scorecard(window, now)}
+    assert lines["Hand-off round trip (median)"].endswith(" min")
+    assert not lines["People who took part"].startswith("nobody")

@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from earful.channels.models import Channel, RawMessage
 from earful.customers.models import Customer, Identity
@@ -286,7 +287,8 @@ class Handoff(models.Model):
     status = models.CharField(
         max_length=16, choices=HandoffStatus.choices, default=HandoffStatus.OPEN
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    # When it was asked, on the service's clock (imports and the demo hand off in the past).
+    created_at = models.DateTimeField(default=timezone.now)
     due_at = models.DateTimeField(null=True, blank=True)
     answer = models.TextField(blank=True)
     answered_by = models.ForeignKey(

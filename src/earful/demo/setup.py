@@ -12,6 +12,7 @@ from django.utils import timezone
 from earful.channels.services import get_or_create_channel
 from earful.demo.board import seed_board
 from earful.demo.generator import BRAND, CHANNELS, generate
+from earful.demo.teamwork import seed_teamwork
 from earful.org.models import Organization, Role
 from earful.org.services import add_member, create_organization
 from earful.pipeline.ingest import IngestReport, ingest_batch
@@ -55,4 +56,6 @@ def create_demo(*, seed: int = 7, threads: int = 1500) -> DemoInfo:
     for name, items in by_channel.items():
         report.add(ingest_batch(channels[name], items))
     seed_board(organization, User.objects.get(username=DEMO_EMAIL), seed=seed)
+    agents = list(User.objects.filter(username__in=[e for e, r in TEAM if r == Role.AGENT]))
+    seed_teamwork(organization, agents, DEMO_PASSWORD, seed=seed)
     return DemoInfo(organization, DEMO_EMAIL, DEMO_PASSWORD, report)

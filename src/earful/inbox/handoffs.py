@@ -58,6 +58,7 @@ def hand_off(
         to_department=department,
         requested_by=by if isinstance(by, User) else None,
         question=question.strip(),
+        created_at=now,
         due_at=add_business_time(now, policy.handoff_minutes * 60, policy),
     )
     tickets = queue_tickets(handoff, now)
