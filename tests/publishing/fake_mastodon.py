@@ -45,7 +45,10 @@ class FakeMastodon:
         self.created: list[dict[str, Any]] = []
         self.by_key: dict[str, dict[str, Any]] = {}
         self.fail_next: list[int] = []
+        self.uploads: list[Seen] = []
         server.route("POST", "/api/v1/statuses", self.post)
+        # Mastodon.py picks v1 or v2 by the version it assumes; the instance answers both.
+        server.route("POST", "/api/v(1|2)/media", self.upload)
         server.route("GET", "/api/v1/accounts/verify_credentials", self.me)
 
     def settings(self) -> dict[str, Any]:
@@ -54,6 +57,26 @@ class FakeMastodon:
 
     def me(self, seen: Seen) -> Reply:
         return 200, {}, ACCOUNT
+
+    def upload(self, seen: Seen) -> Reply:
+        """POST /api/v1/media (processed at once) or /api/v2/media (processed later, url null):
+        a MediaAttachment, as documented."""
+        if seen.headers.get("authorization") != f"Bearer {TOKEN}":
+            return 401, {}, {"error": "The access token is invalid"}
+        self.uploads.append(seen)
+        number = str(109900000000000000 + len(self.uploads))
+        attachment = {
+            "id": number,
+            "type": "image",
+            "url": None if "/v2/" in seen.path else f"https://social.example/media/{number}.png",
+            "preview_url": f"https://social.example/media/{number}/small.png",
+            "remote_url": None,
+            "text_url": None,
+            "meta": {},
+            "description": None,
+            "blurhash": None,
+        }
+        return (202 if "/v2/" in seen.path else 200), {}, attachment
 
     def post(self, seen: Seen) -> Reply:
         if seen.headers.get("authorization") != f"Bearer {TOKEN}":
@@ -84,7 +107,7 @@ class FakeMastodon:
             "reblog": None,
             "application": {"name": "earful", "website": None},
             "account": ACCOUNT,
-            "media_attachments": [],
+            "media_attachments": [{"id": i, "type": "image"} for i in _media_ids(seen)],
             "mentions": [],
             "tags": [],
             "emojis": [],
@@ -102,3 +125,9 @@ def _body(seen: Seen) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(seen.body or b"{}")
         return data
     return {k: v[0] for k, v in parse_qs(seen.body.decode()).items()}
+
+
+def _media_ids(seen: Seen) -> list[str]:
+    if seen.headers.get("content-type", "").startswith("application/json"):
+        return [str(i) for i in json.loads(seen.body or b"{}").get("media_ids", [])]
+    return parse_qs(seen.body.decode()).get("media_ids[]", [])

@@ -6,19 +6,25 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
 from earful.channels.connector import OutgoingReply
 from earful.channels.models import Channel
 from earful.channels.outgoing import send_reply
 from earful.channels.services import create_channel
 from earful.conversations.models import Direction, JoinRule, Message
+from earful.errors import DomainError
 from earful.inbox.models import OutboxItem, OutboxStatus
 from earful.inbox.outbox import STALE_CLAIM, deliver_due
 from earful.org.models import Event, Membership
+from earful.publishing.attachments import attach_media
 from earful.publishing.models import Post, PostState
 from earful.publishing.services import attempt, publish_due, publish_now, save_draft, schedule
 from tests.channels.fakes import Seen
 from tests.publishing.conftest import NOW, complain
 from tests.publishing.fake_mastodon import FakeMastodon
+from tests.publishing.tenancy_values import PIXEL
 
 TEXT = "Our new Porto lounge opens Monday: what would you like to find there?"
 
@@ -161,3 +167,38 @@ def test_a_post_to_two_channels_goes_to_each_once_as_a_new_post(
     assert len(instance.created) == 1 and instance.created[0]["in_reply_to_id"] is None
     ids = set(Message.objects.filter(post_target__post=post).values_list("external_id", flat=True))
     assert ids == {"1860000000000000001", instance.created[0]["id"]}
+
+
+def test_a_posts_image_is_uploaded_and_attached_on_mastodon(
+    manager: Membership, mastodon: Channel, instance: FakeMastodon
+) -> None:
+    post = save_draft(manager, TEXT, [mastodon])
+    attach_media(manager, post, SimpleUploadedFile("lounge.png", PIXEL), "The new lounge")
+
+    publish_now(manager, post, now=NOW)
+    deliver_due(NOW)
+
+    item = OutboxItem.objects.get(message=published(post))
+    assert item.last_error == ""
+    [upload] = instance.uploads
+    assert PIXEL in upload.body and b"The new lounge" in upload.body
+    [status] = instance.created
+    assert [m["id"] for m in status["media_attachments"]] == ["109900000000000001"]
+    assert OutboxItem.objects.get(message=published(post)).status == OutboxStatus.SENT
+
+
+def test_media_to_a_channel_that_takes_text_only_is_refused_with_the_reason(
+    org: Any, manager: Membership, instance: FakeMastodon
+) -> None:
+    x = create_channel(
+        org,
+        name="X",
+        kind="x",
+        settings={"bearer_token": "AAAAAAAAAAAAAAAAAAAAAbearer", "api_base": instance.server.url},
+    )
+    post = save_draft(manager, TEXT, [x])
+    attach_media(manager, post, SimpleUploadedFile("lounge.png", PIXEL), "")
+
+    with pytest.raises(DomainError, match="X: earful posts text only there"):
+        publish_now(manager, post, now=NOW)
+    assert not OutboxItem.objects.exists()

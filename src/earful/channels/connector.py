@@ -54,6 +54,15 @@ class FetchResult:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file to publish with a post: where it is on disk, its checked type, its alt text."""
+
+    path: str
+    content_type: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class OutgoingReply:
     """A reply to send: the text, what it answers, and to whom on the platform."""
 
@@ -66,6 +75,8 @@ class OutgoingReply:
     context: dict[str, Any] = field(default_factory=dict)
     # Stable per outbox item, so a retried send is recognised by platforms that support it.
     idempotency_key: str = ""
+    # Images or video for a brand post; only kinds whose connector `takes_media` get any.
+    media: tuple[Attachment, ...] = ()
 
 
 class ChannelSettings(BaseModel):
@@ -82,6 +93,8 @@ class Connector(ABC):
     # Push-only kinds (webhook, widget) are not polled by the scheduler.
     polled: ClassVar[bool] = True
     streams: ClassVar[bool] = False
+    # Whether `send` publishes OutgoingReply.media (uploads the files with the post).
+    takes_media: ClassVar[bool] = False
 
     def __init__(self, settings: Any, policy: HttpPolicy) -> None:
         self.settings = settings

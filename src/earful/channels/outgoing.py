@@ -59,4 +59,7 @@ def send_reply(
     """Send through the channel's connector and return the platform's id for the reply."""
     if automated and not may_send_to(channel, reply.to):
         raise RecipientBlockedError(f"{reply.to} is blocked; no automated message is sent")
-    return build_connector(channel.kind, channel.settings, policy=policy).send(reply)
+    connector = build_connector(channel.kind, channel.settings, policy=policy)
+    if reply.media and not connector.takes_media:
+        raise ConnectorError(f"{channel.get_kind_display()} posts from earful carry text only")
+    return connector.send(reply)

@@ -36,6 +36,8 @@ class OutboxItem(models.Model):
     idempotency_key = models.CharField(max_length=64, unique=True)
     # Set when the reply leaves the customer's channel (a public post answered by email).
     recipient = models.EmailField(blank=True)
+    # Files a brand post carries: [{path (under EARFUL_HOME), content_type, description}].
+    media = models.JSONField(default=list, blank=True)
     status = models.CharField(
         max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
     )

@@ -9,13 +9,17 @@ keys also refuses a repeat after a crash between send and write.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime, timedelta
+from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from earful.channels.connector import OutgoingReply, connector_class
+from earful.channels.connector import Attachment, OutgoingReply, connector_class
 from earful.channels.http import OutboundError
 from earful.channels.models import Channel, ChannelKind
 from earful.channels.outgoing import reply_for, send_reply
@@ -47,15 +51,22 @@ def records_only(channel: Channel) -> bool:
 
 
 def enqueue(
-    message: Message, parent: Message | None, channel: Channel, now: datetime, recipient: str = ""
+    message: Message,
+    parent: Message | None,
+    channel: Channel,
+    now: datetime,
+    recipient: str = "",
+    media: Sequence[Attachment] = (),
 ) -> OutboxItem:
-    """Add a reply to the outbox (inside the caller's transaction); delivery runs on commit."""
+    """Add a reply or post to the outbox (inside the caller's transaction); delivery runs on
+    commit. `media` paths are relative to EARFUL_HOME."""
     item = OutboxItem.objects.create(
         organization_id=message.organization_id,
         message=message,
         parent=parent,
         channel=channel,
         recipient=recipient,
+        media=[asdict(attachment) for attachment in media],
         idempotency_key=message.code.hex,
         next_attempt_at=now,
     )
@@ -97,7 +108,12 @@ def _reply(item: OutboxItem) -> OutgoingReply:
         )
     if item.parent is not None:
         return reply_for(item.parent, item.message.text, idempotency_key=key)
-    return OutgoingReply(text=item.message.text, idempotency_key=key)
+    home = Path(settings.EARFUL_HOME)
+    media = tuple(
+        Attachment(str(home / m["path"]), m["content_type"], m.get("description", ""))
+        for m in item.media
+    )
+    return OutgoingReply(text=item.message.text, idempotency_key=key, media=media)
 
 
 @transaction.atomic

@@ -79,6 +79,12 @@ def can_publish(channel: Channel) -> bool:
     )
 
 
+def takes_media(channel: Channel) -> bool:
+    """Whether earful uploads a post's images and video to this channel (Mastodon so far)."""
+    cls = connector_class(channel.kind)
+    return cls is not None and cls.takes_media
+
+
 def publishable_channels(organization: Organization) -> list[Channel]:
     """The organization's channels a post can go to, by name."""
     found: QuerySet[Channel] = Channel.objects.filter(

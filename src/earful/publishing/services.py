@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 
+from earful.channels.connector import Attachment
 from earful.channels.models import Channel
 from earful.conversations.models import Direction, Message, MessageKind, Visibility
 from earful.errors import DomainError
@@ -23,7 +24,7 @@ from earful.org.events import record_event
 from earful.org.models import Membership, Role
 from earful.org.training import needs_approval, reviewers_for
 from earful.publishing import gate
-from earful.publishing.limits import can_publish, too_long
+from earful.publishing.limits import can_publish, takes_media, too_long
 from earful.publishing.models import (
     OPEN_STATES,
     Post,
@@ -113,6 +114,7 @@ def problems(post: Post) -> list[str]:
     """Why the post cannot go out as it is (empty text, no channel, too long somewhere)."""
     found = []
     targets = _targets(post)
+    has_media = post.media.exists()
     if not post.text.strip():
         found.append("the post is empty")
     if not targets:
@@ -123,6 +125,8 @@ def problems(post: Post) -> list[str]:
         reason = too_long(target.channel.kind, post.text_for(target.channel))
         if reason:
             found.append(f"{target.channel.name}: {reason}")
+        if has_media and not takes_media(target.channel):
+            found.append(f"{target.channel.name}: earful posts text only there; remove the media")
     return found
 
 
@@ -278,6 +282,10 @@ def _publish(
     post.refresh_from_db()
     if not claimed:
         return post
+    attachments = [
+        Attachment(item.path, item.content_type, item.description)
+        for item in post.media.order_by("pk")
+    ]
     for target in targets:
         text = post.text_for(target.channel)
         message = Message(
@@ -295,7 +303,7 @@ def _publish(
         message.save()
         target.message = message
         target.save(update_fields=["message"])
-        enqueue(message, None, target.channel, now)
+        enqueue(message, None, target.channel, now, media=attachments)
     # Runs after the deliveries enqueue put on commit: a post sent at once reads published.
     transaction.on_commit(lambda: settle(post))
     record_event(

@@ -68,6 +68,7 @@ class MastodonConnector(Connector):
     settings_model = MastodonSettings
     settings: MastodonSettings
     streams = True
+    takes_media = True
 
     def _api(self) -> Mastodon:
         return Mastodon(
@@ -175,9 +176,16 @@ class MastodonConnector(Connector):
             visibility = self.settings.reply_visibility
         api = self._api()
         with _translated(api):
+            media_ids = [
+                api.media_post(
+                    item.path, mime_type=item.content_type, description=item.description or None
+                )["id"]
+                for item in reply.media
+            ]
             posted = api.status_post(
                 text,
                 in_reply_to_id=reply.in_reply_to or None,
+                media_ids=media_ids or None,
                 visibility=visibility,
                 idempotency_key=reply.idempotency_key or None,
             )
