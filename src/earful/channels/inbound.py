@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from earful.channels.models import Channel, InboundDelivery
 
+log = logging.getLogger(__name__)
+
 FLOOD_WINDOW = timedelta(minutes=1)
+# The largest body a push source accepts (a webhook delivery, a Telegram update).
+MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass
+class Outcome:
+    """The HTTP answer to one push: status, JSON body, and how long to wait if flooded."""
+
+    status: int
+    body: dict[str, Any] = field(default_factory=dict)
+    retry_after: int | None = None
+
+
+def reject(channel: Channel, status: int, reason: str, **extra: Any) -> Outcome:
+    """Refuse a push with the reason, logged with the channel's kind and code."""
+    log.warning("%s push to %s rejected (%d): %s", channel.kind, channel.code, status, reason)
+    return Outcome(status, {"error": reason}, **extra)
 
 
 def flooded(channel: Channel, limit: int, now: datetime | None = None) -> bool:

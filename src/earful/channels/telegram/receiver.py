@@ -10,39 +10,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import logging
-from dataclasses import dataclass, field
-from typing import Any
 
 from earful.channels.connector import PayloadError, SettingsError, parse_settings
 from earful.channels.inbound import (
+    MAX_BODY_BYTES,
+    Outcome,
     already_delivered,
     flooded,
     forget_delivery,
     note_stored,
+    reject,
     remember_delivery,
 )
 from earful.channels.models import Channel
 from earful.channels.telegram.connector import TelegramSettings, to_record
 from earful.pipeline.ingest import ingest_batch
-
-log = logging.getLogger(__name__)
-
-MAX_BODY_BYTES = 1024 * 1024
-
-
-@dataclass
-class Outcome:
-    """The HTTP answer to one webhook call."""
-
-    status: int
-    body: dict[str, Any] = field(default_factory=dict)
-    retry_after: int | None = None
-
-
-def _reject(channel: Channel, status: int, reason: str, **extra: Any) -> Outcome:
-    log.warning("telegram webhook %s rejected (%d): %s", channel.code, status, reason)
-    return Outcome(status, {"error": reason}, **extra)
 
 
 def receive(channel: Channel, body: bytes, secret: str) -> Outcome:
@@ -50,14 +32,14 @@ def receive(channel: Channel, body: bytes, secret: str) -> Outcome:
     try:
         settings = parse_settings("telegram", channel.settings)
     except SettingsError:
-        return _reject(channel, 503, "this Telegram channel is not configured")
+        return reject(channel, 503, "this Telegram channel is not configured")
     assert isinstance(settings, TelegramSettings)
     if settings.receive != "webhook" or not settings.webhook_secret:
-        return _reject(channel, 503, "this Telegram channel does not receive by webhook")
+        return reject(channel, 503, "this Telegram channel does not receive by webhook")
     if not hmac.compare_digest(settings.webhook_secret.encode(), secret.encode()):
-        return _reject(channel, 401, "the secret token does not match")
+        return reject(channel, 401, "the secret token does not match")
     if len(body) > MAX_BODY_BYTES:
-        return _reject(channel, 413, "the body is larger than 1 MB")
+        return reject(channel, 413, "the body is larger than 1 MB")
     try:
         update = json.loads(body)
         update_id = update["update_id"] if isinstance(update, dict) else None
@@ -65,12 +47,12 @@ def receive(channel: Channel, body: bytes, secret: str) -> Outcome:
             raise PayloadError("the update has no numeric update_id")
         record = to_record(update)
     except (ValueError, UnicodeDecodeError, KeyError, PayloadError) as exc:
-        return _reject(channel, 400, f"not a Telegram update: {str(exc)[:200]}")
+        return reject(channel, 400, f"not a Telegram update: {str(exc)[:200]}")
     digest = hashlib.sha256(f"telegram-update:{update_id}".encode()).hexdigest()
     if already_delivered(channel, digest):
         return Outcome(200, {"duplicate": True, "stored": 0})
     if flooded(channel, settings.max_per_minute):
-        return _reject(channel, 429, "too many updates; slow down", retry_after=60)
+        return reject(channel, 429, "too many updates; slow down", retry_after=60)
     delivery = remember_delivery(channel, digest)
     if delivery is None:
         return Outcome(200, {"duplicate": True, "stored": 0})

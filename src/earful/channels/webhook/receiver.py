@@ -10,43 +10,25 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import logging
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from pydantic import ValidationError
 
 from earful.channels.connector import SettingsError, parse_settings
 from earful.channels.inbound import (
+    MAX_BODY_BYTES,
+    Outcome,
     already_delivered,
     flooded,
     forget_delivery,
     note_stored,
+    reject,
     remember_delivery,
 )
 from earful.channels.models import Channel
 from earful.channels.webhook.connector import WebhookDelivery, WebhookSettings, sign, to_record
 from earful.pipeline.ingest import ingest_batch
-
-log = logging.getLogger(__name__)
-
-MAX_BODY_BYTES = 1024 * 1024
-
-
-@dataclass
-class Outcome:
-    """The HTTP answer to a delivery."""
-
-    status: int
-    body: dict[str, Any] = field(default_factory=dict)
-    retry_after: int | None = None
-
-
-def _reject(channel: Channel, status: int, reason: str, **extra: Any) -> Outcome:
-    log.warning("webhook %s rejected (%d): %s", channel.code, status, reason)
-    return Outcome(status, {"error": reason}, **extra)
 
 
 def receive(
@@ -56,23 +38,23 @@ def receive(
     try:
         settings = parse_settings("webhook", channel.settings)
     except SettingsError:
-        return _reject(channel, 503, "this webhook is not configured")
+        return reject(channel, 503, "this webhook is not configured")
     assert isinstance(settings, WebhookSettings)
     now = time.time() if now is None else now
     if len(body) > MAX_BODY_BYTES:
-        return _reject(channel, 413, "the body is larger than 1 MB")
+        return reject(channel, 413, "the body is larger than 1 MB")
     if not timestamp.isdigit() or abs(now - int(timestamp)) > settings.tolerance_seconds:
-        return _reject(channel, 400, "the timestamp is missing, too old or in the future")
+        return reject(channel, 400, "the timestamp is missing, too old or in the future")
     if not hmac.compare_digest(sign(settings.secret, timestamp, body), signature):
-        return _reject(channel, 401, "the signature does not match")
+        return reject(channel, 401, "the signature does not match")
     digest = hashlib.sha256(signature.encode()).hexdigest()
     if already_delivered(channel, digest):
         return Outcome(200, {"duplicate": True, "stored": 0})
     if flooded(channel, settings.max_per_minute):
-        return _reject(channel, 429, "too many deliveries; slow down", retry_after=60)
+        return reject(channel, 429, "too many deliveries; slow down", retry_after=60)
     delivery_or_error = _parse(body)
     if isinstance(delivery_or_error, str):
-        return _reject(channel, 400, delivery_or_error)
+        return reject(channel, 400, delivery_or_error)
     delivery = remember_delivery(channel, digest)
     if delivery is None:
         return Outcome(200, {"duplicate": True, "stored": 0})
