@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from earful.channels.connector import AuthError, OutgoingReply, PayloadError, build_connector
+from earful.channels.connector import (
+    AuthError,
+    ConnectorError,
+    OutgoingReply,
+    PayloadError,
+    build_connector,
+)
 from earful.channels.http import RateLimitedError
 from earful.channels.models import Channel
 from earful.channels.outgoing import reply_for, send_reply
@@ -33,6 +39,7 @@ class FakeReddit:
         server.route("GET", "/search", self.authed(self.search))
         server.route("GET", "/message/mentions", self.authed(self.mentions))
         server.route("POST", "/api/comment", self.authed(self.comment))
+        server.route("POST", "/api/submit", self.authed(self.submit))
         server.route(
             "GET",
             "/api/v1/me",
@@ -84,6 +91,11 @@ class FakeReddit:
 
     def comment(self, seen: Seen) -> Reply:
         return 200, {}, fixture_json("reddit", "api_comment.json")
+
+    def submit(self, seen: Seen) -> Reply:
+        if seen.form().get("sr") != ["AcmeAir"]:
+            return 200, {}, fixture_json("reddit", "api_submit_error.json")
+        return 200, {}, fixture_json("reddit", "api_submit.json")
 
 
 @pytest.fixture
@@ -218,3 +230,31 @@ def test_check_names_the_account(fake: FakeServer, reddit: FakeReddit) -> None:
     assert build_connector("reddit", settings(fake), policy=FAST).check() == (
         "logged in as u/AcmeAirSupport"
     )
+
+
+def test_a_brand_post_is_submitted_to_its_subreddit_title_first(
+    org: Any, fake: FakeServer, reddit: FakeReddit
+) -> None:
+    connector = build_connector("reddit", settings(fake, post_subreddit="AcmeAir"), policy=FAST)
+
+    name = connector.send(
+        OutgoingReply(text="Our new Porto lounge opens Monday\nWhat would you like there?")
+    )
+
+    assert name == "t3_1h2k9zq"
+    form = fake.requests_to("/api/submit")[0].form()
+    assert (form["sr"], form["kind"], form["title"], form["text"]) == (
+        ["AcmeAir"],
+        ["self"],
+        ["Our new Porto lounge opens Monday"],
+        ["What would you like there?"],
+    )
+
+
+def test_a_brand_post_needs_a_subreddit_that_takes_it(fake: FakeServer, reddit: FakeReddit) -> None:
+    with pytest.raises(ConnectorError, match="post_subreddit"):
+        build_connector("reddit", settings(fake), policy=FAST).send(OutgoingReply(text="Hi"))
+    elsewhere = build_connector("reddit", settings(fake, post_subreddit="flights"), policy=FAST)
+    with pytest.raises(ConnectorError, match="SUBREDDIT_NOTALLOWED"):
+        elsewhere.send(OutgoingReply(text="Hi"))
+    assert len(fake.requests_to("/api/submit")) == 1

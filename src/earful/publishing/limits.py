@@ -17,7 +17,10 @@ POST_LIMITS: dict[str, int] = {
     ChannelKind.X: 280,
     ChannelKind.MASTODON: 500,
     ChannelKind.BLUESKY: 300,
+    # A self post: its first line is the title (300 at most), the rest the body.
+    ChannelKind.REDDIT: 40_000,
 }
+REDDIT_TITLE = 300
 # Bluesky counts graphemes (what a reader sees as one character), the others code points.
 GRAPHEME_KINDS = frozenset({ChannelKind.BLUESKY})
 _ZWJ = "\u200d"
@@ -65,6 +68,9 @@ def too_long(kind: str, text: str) -> str:
     if used > limit or len(text) > limit:
         unit = "graphemes" if kind in GRAPHEME_KINDS else "characters"
         return f"{ChannelKind(kind).label} allows {limit} {unit}; this has {max(used, len(text))}"
+    title = text.strip().partition("\n")[0]
+    if kind == ChannelKind.REDDIT and len(title) > REDDIT_TITLE:
+        return f"the first line is the Reddit title: {REDDIT_TITLE} characters at most"
     return ""
 
 

@@ -34,6 +34,7 @@ from earful.channels.normalize import clip, http_url, iso_time
 FULLNAME = re.compile(r"t[13]_[a-z0-9]{1,13}")
 SUBREDDIT = re.compile(r"[A-Za-z0-9_]{2,21}")
 MAX_COMMENT_CHARS = 10_000
+MAX_TITLE_CHARS = 300
 
 
 class RedditSettings(ChannelSettings):
@@ -46,6 +47,8 @@ class RedditSettings(ChannelSettings):
     refresh_token: str = Field(default="", max_length=500)
     user_agent: str = Field(default="earful:social-listening:v0.1", min_length=10, max_length=200)
     subreddits: list[str] = Field(default_factory=list, max_length=30)
+    # Where the brand's own posts go (its subreddit, or one it may post in); empty: none.
+    post_subreddit: str = Field(default="", max_length=21)
     search: list[str] = Field(default_factory=list, max_length=20)
     mentions: bool = True
     page_size: int = Field(default=100, ge=1, le=100)
@@ -56,7 +59,8 @@ class RedditSettings(ChannelSettings):
     def _credentials(self) -> RedditSettings:
         if not self.refresh_token and not (self.username and self.password):
             raise ValueError("needs a refresh_token, or a username and password (script app)")
-        if any(not SUBREDDIT.fullmatch(s.removeprefix("r/")) for s in self.subreddits):
+        names = [*self.subreddits, self.post_subreddit] if self.post_subreddit else self.subreddits
+        if any(not SUBREDDIT.fullmatch(s.removeprefix("r/")) for s in names):
             raise ValueError("subreddits must be plain subreddit names")
         return self
 
@@ -130,7 +134,10 @@ class RedditConnector(Connector):
         return FetchResult(records, state, more=more)
 
     def send(self, reply: OutgoingReply) -> str:
-        """Comment under the post or comment answered; returns the new comment's fullname."""
+        """Comment under the post or comment answered, or (answering nothing) submit a brand
+        post to `post_subreddit`; returns the new thing's fullname."""
+        if not reply.in_reply_to:
+            return self._submit(reply.text)
         if not FULLNAME.fullmatch(reply.in_reply_to):
             raise ConnectorError("a Reddit reply needs the fullname (t1_/t3_) of what it answers")
         if len(reply.text) > MAX_COMMENT_CHARS:
@@ -145,6 +152,32 @@ class RedditConnector(Connector):
         if not name:
             raise PayloadError("Reddit did not return the new comment")
         return clip(name, 255)
+
+    def _submit(self, text: str) -> str:
+        subreddit = self.settings.post_subreddit.removeprefix("r/")
+        if not subreddit:
+            raise ConnectorError("set the subreddit brand posts go to (post_subreddit)")
+        title, _, body = text.strip().partition("\n")
+        if not title.strip() or len(title) > MAX_TITLE_CHARS:
+            raise ConnectorError(
+                f"a Reddit post's first line is its title: 1 to {MAX_TITLE_CHARS} characters"
+            )
+        with _translated():
+            created = self._reddit().post(
+                "/api/submit",
+                data={
+                    "sr": subreddit,
+                    "kind": "self",
+                    "title": title.strip(),
+                    "text": body.strip(),
+                    "api_type": "json",
+                    "resubmit": "true",
+                },
+            )
+        post_id = getattr(created, "__dict__", {}).get("id")
+        if not isinstance(post_id, str) or not post_id:
+            raise PayloadError("Reddit did not return the new post")
+        return clip(f"t3_{post_id}", 255)
 
     def check(self) -> str:
         """Authenticate and name the account."""
