@@ -12,15 +12,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Router, Schema
 
-from earful.errors import DomainError
 from earful.inbox import tickets
-from earful.inbox.access import access_destination
+from earful.inbox.access import access_destination, managing_destinations
 from earful.inbox.models import Destination, Redaction
 from earful.org.access import access_department, access_organization
-from earful.org.models import Membership, Role
 
 router = Router(tags=["destinations"])
-MANAGERS = (Role.ADMIN, Role.MANAGER)
 
 
 class DestinationIn(Schema):
@@ -53,13 +50,6 @@ class DestinationOut(Schema):
         return f"/hooks/destinations/{obj.code}/"
 
 
-def _managing(request: HttpRequest, org: str) -> Membership:
-    membership = access_organization(request.user, org)
-    if membership.role not in MANAGERS:
-        raise DomainError("only managers and admins change departments' destinations")
-    return membership
-
-
 @router.get("/orgs/{org}/destinations", response=list[DestinationOut])
 def list_destinations(request: HttpRequest, org: str) -> list[Destination]:
     """Every department's destinations."""
@@ -76,7 +66,7 @@ def add_destination(
     request: HttpRequest, org: str, department: str, body: DestinationIn
 ) -> Destination:
     """Reach a department (by slug) through a tracker or chat room as well."""
-    organization = _managing(request, org).organization
+    organization = managing_destinations(request.user, org).organization
     found = access_department(organization, department)
     return tickets.add_destination(
         found, body.kind, body.settings, redaction=body.redaction, by=request.user
@@ -86,7 +76,7 @@ def add_destination(
 @router.post("/orgs/{org}/destinations/{destination}/check", response=DestinationOut)
 def check_destination(request: HttpRequest, org: str, destination: str) -> Destination:
     """Try the destination's credentials now; the answer is in `last_check`."""
-    organization = _managing(request, org).organization
+    organization = managing_destinations(request.user, org).organization
     found = access_destination(organization, destination)
     tickets.check_destination(found, timezone.now(), by=request.user)
     return found
@@ -95,5 +85,5 @@ def check_destination(request: HttpRequest, org: str, destination: str) -> Desti
 @router.delete("/orgs/{org}/destinations/{destination}", response={204: None})
 def remove_destination(request: HttpRequest, org: str, destination: str) -> None:
     """Stop reaching the department there."""
-    organization = _managing(request, org).organization
+    organization = managing_destinations(request.user, org).organization
     tickets.remove_destination(access_destination(organization, destination), by=request.user)

@@ -3,11 +3,14 @@ theirs."""
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.shortcuts import get_object_or_404
 
 from earful.conversations.access import parse_code
+from earful.errors import DomainError
 from earful.inbox.models import CannedReply, Destination
-from earful.org.models import Organization
+from earful.org.access import access_organization
+from earful.org.models import Membership, Organization, Role
 
 
 def access_playbook(organization: Organization, code: str) -> CannedReply:
@@ -22,3 +25,12 @@ def access_destination(organization: Organization, code: str) -> Destination:
         organization=organization,
         code=parse_code(code),
     )
+
+
+def managing_destinations(user: User | AnonymousUser, org: str) -> Membership:
+    """The user's membership, if they may change departments' destinations (managers and
+    admins); 404 for an organization that is not theirs, a refusal for other members."""
+    membership = access_organization(user, org)
+    if membership.role not in (Role.ADMIN, Role.MANAGER):
+        raise DomainError("only managers and admins change departments' destinations")
+    return membership

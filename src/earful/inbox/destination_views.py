@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from earful.errors import DomainError
 from earful.inbox import notifications, tickets, tracker_updates
-from earful.inbox.access import access_destination
+from earful.inbox.access import access_destination, managing_destinations
 from earful.inbox.destinations import PayloadError, WebhookRejectedError, destination_class
 from earful.inbox.models import (
     Destination,
@@ -26,18 +26,11 @@ from earful.inbox.models import (
     Redaction,
 )
 from earful.org.access import access_department, access_organization
-from earful.org.models import Department, Membership, Role
+from earful.org.models import Department, Role
 
 MANAGERS = (Role.ADMIN, Role.MANAGER)
 # Settings whose values are credentials: typed into password fields and never shown again.
 SECRET_WORDS = ("token", "secret", "password", "key")
-
-
-def _managing(request: HttpRequest, org: str) -> Membership:
-    membership = access_organization(request.user, org)
-    if membership.role not in MANAGERS:
-        raise DomainError("only managers and admins change departments' destinations")
-    return membership
 
 
 def setting_fields(kind: str) -> list[dict[str, Any]]:
@@ -143,7 +136,7 @@ def departments_page(request: HttpRequest, org: str) -> HttpResponse:
 def add_destination(request: HttpRequest, org: str, department: str) -> HttpResponse:
     """Reach a department through a tracker or chat room."""
     try:
-        membership = _managing(request, org)
+        membership = managing_destinations(request.user, org)
         found = access_department(membership.organization, department)
         kind = request.POST.get("kind", "")
         tickets.add_destination(
@@ -163,7 +156,7 @@ def add_destination(request: HttpRequest, org: str, department: str) -> HttpResp
 def check_destination(request: HttpRequest, org: str, destination: str) -> HttpResponse:
     """Try a destination's credentials now and show the answer."""
     try:
-        membership = _managing(request, org)
+        membership = managing_destinations(request.user, org)
         found = access_destination(membership.organization, destination)
         answer = tickets.check_destination(found, timezone.now(), by=request.user)
         (messages.success if found.last_check_ok else messages.error)(request, answer)
@@ -177,7 +170,7 @@ def check_destination(request: HttpRequest, org: str, destination: str) -> HttpR
 def remove_destination(request: HttpRequest, org: str, destination: str) -> HttpResponse:
     """Stop reaching the department at this destination."""
     try:
-        membership = _managing(request, org)
+        membership = managing_destinations(request.user, org)
         found = access_destination(membership.organization, destination)
         tickets.remove_destination(found, by=request.user)
     except DomainError as exc:
@@ -209,7 +202,7 @@ def _policy_fields(request: HttpRequest) -> dict[str, Any]:
 def department_notifications(request: HttpRequest, org: str, department: str) -> HttpResponse:
     """Save what the department's chat rooms hear of, how often, and when not."""
     try:
-        membership = _managing(request, org)
+        membership = managing_destinations(request.user, org)
         found = access_department(membership.organization, department)
         notifications.save_policy(
             membership.organization, department=found, by=request.user, **_policy_fields(request)
